@@ -1,0 +1,49 @@
+"""Errors of the connectors, translated once from each client library.
+
+Messages name the host and what failed, never a credential. Retryable failures
+(unreachable, timeouts, server errors) derive from :class:`~mission_control.errors.TemporaryError`.
+"""
+
+from __future__ import annotations
+
+from mission_control.errors import PermanentError, TemporaryError
+
+__all__ = [
+    "ConnectorAuthError",
+    "ConnectorError",
+    "ConnectorForbidden",
+    "ConnectorNotFound",
+    "ConnectorRequestError",
+    "ConnectorUnavailable",
+    "ConnectorNotConfigured",
+]
+
+
+class ConnectorError(Exception):
+    """Mixin base: every connector error carries the connector's name (``source``)."""
+
+    source: str = "connector"
+
+
+class ConnectorUnavailable(TemporaryError, ConnectorError):
+    """The system could not be reached, timed out, or answered with a server error."""
+
+
+class ConnectorAuthError(PermanentError, ConnectorError):
+    """The credential was refused (401): the message names the setting to fix."""
+
+
+class ConnectorForbidden(PermanentError, ConnectorError):
+    """Authenticated, but not allowed to do this (403)."""
+
+
+class ConnectorNotFound(PermanentError, ConnectorError):
+    """The named object does not exist."""
+
+
+class ConnectorRequestError(PermanentError, ConnectorError):
+    """The system rejected the request as invalid (400, bad PromQL, ...)."""
+
+
+class ConnectorNotConfigured(PermanentError, ConnectorError):
+    """The connector's settings are missing; the message names the variable."""

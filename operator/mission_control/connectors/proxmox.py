@@ -1,0 +1,311 @@
+"""Proxmox VE over its HTTPS API with an API token, through ``proxmoxer``.
+
+``proxmoxer`` is synchronous (``requests`` underneath), so every call runs in a worker thread
+with the library's own socket timeout plus an overall bound. Its exceptions are translated
+once, in :meth:`ProxmoxConnector._call`. Payloads are parsed at the edge into
+:class:`ProxmoxNode` and :class:`ProxmoxGuest`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+import requests
+from proxmoxer import ProxmoxAPI, ResourceException
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from mission_control.connectors.errors import (
+    ConnectorAuthError,
+    ConnectorForbidden,
+    ConnectorNotFound,
+    ConnectorRequestError,
+    ConnectorUnavailable,
+)
+from mission_control.settings import ProxmoxSettings
+
+__all__ = ["GuestKind", "ProxmoxConnector", "ProxmoxGuest", "ProxmoxNode"]
+
+log = logging.getLogger(__name__)
+
+GuestKind = Literal["qemu", "lxc"]
+T = TypeVar("T")
+
+#: Status codes the Proxmox proxy uses for "could not reach the node" (AnyEvent::HTTP) and
+#: the usual gateway errors; anything else in 5xx is Proxmox reporting a failed operation.
+_UNREACHABLE_STATUSES = frozenset({502, 503, 504, 595, 596, 597, 599})
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProxmoxNode:
+    """A Proxmox VE cluster node."""
+
+    name: str
+    status: str  # online | offline | unknown
+    cpu: float  # fraction of all cores in use, 0..1
+    max_cpu: int
+    memory_bytes: int
+    max_memory_bytes: int
+    uptime_seconds: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProxmoxGuest:
+    """A QEMU virtual machine or an LXC container."""
+
+    kind: GuestKind
+    vmid: int
+    name: str
+    node: str
+    status: str  # running | stopped | paused | unknown ...
+    cpu: float  # fraction of its cores in use, 0..1
+    max_cpu: int
+    memory_bytes: int
+    max_memory_bytes: int
+    uptime_seconds: int
+    template: bool
+    tags: tuple[str, ...]
+
+
+class _NodeWire(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    node: str
+    status: str = "unknown"
+    cpu: float = 0.0
+    maxcpu: int = 0
+    mem: int = 0
+    maxmem: int = 0
+    uptime: int = 0
+
+
+class _ResourceWire(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    type: str
+    vmid: int
+    node: str
+    name: str = ""
+    status: str = "unknown"
+    cpu: float = 0.0
+    maxcpu: int = 0
+    mem: int = 0
+    maxmem: int = 0
+    uptime: int = 0
+    template: int = 0
+    tags: str = ""
+
+
+class _LxcStatusWire(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    vmid: int | str
+    name: str = ""
+    status: str = "unknown"
+    cpu: float = 0.0
+    cpus: int = Field(default=0)
+    mem: int = 0
+    maxmem: int = 0
+    uptime: int = 0
+
+
+def _split_token(raw: str) -> tuple[str, str, str]:
+    """``USER@REALM!TOKENID=SECRET`` -> (``USER@REALM``, ``TOKENID``, ``SECRET``)."""
+    ident, _, secret = raw.partition("=")
+    user, _, token_name = ident.partition("!")
+    return user, token_name, secret
+
+
+class ProxmoxConnector:
+    """Reads nodes and guests of a Proxmox VE cluster and reboots LXC containers."""
+
+    def __init__(self, *, api: Any, host: str, timeout_seconds: float) -> None:
+        self._api = api
+        self.host = host
+        self._timeout = timeout_seconds
+
+    @classmethod
+    def from_settings(cls, settings: ProxmoxSettings) -> ProxmoxConnector:
+        if settings.host is None or settings.api_token is None:
+            raise ValueError("Proxmox settings need PROXMOX_HOST and PROXMOX_API_TOKEN")
+        user, token_name, secret = _split_token(settings.api_token.get_secret_value())
+        verify: bool | str = settings.verify_tls
+        if settings.verify_tls and settings.ca_file is not None:
+            verify = str(settings.ca_file)
+        api = ProxmoxAPI(
+            settings.host,
+            backend="https",
+            user=user,
+            token_name=token_name,
+            token_value=secret,
+            verify_ssl=verify,
+            timeout=settings.timeout_seconds,
+        )
+        return cls(api=api, host=settings.host, timeout_seconds=settings.timeout_seconds)
+
+    def __repr__(self) -> str:
+        return f"ProxmoxConnector(host={self.host!r})"
+
+    # -- reads -------------------------------------------------------------------------------
+
+    async def check(self) -> None:
+        """Raise a connector error unless the API answers with this token."""
+        await self._call("read the API version", lambda api: api.version.get())
+
+    async def list_nodes(self) -> list[ProxmoxNode]:
+        rows = await self._call("list nodes", lambda api: api.nodes.get())
+        nodes = [_parse(_NodeWire, row, what="node") for row in rows or []]
+        return sorted(
+            (
+                ProxmoxNode(
+                    name=n.node,
+                    status=n.status,
+                    cpu=n.cpu,
+                    max_cpu=n.maxcpu,
+                    memory_bytes=n.mem,
+                    max_memory_bytes=n.maxmem,
+                    uptime_seconds=n.uptime,
+                )
+                for n in nodes
+            ),
+            key=lambda node: node.name,
+        )
+
+    async def list_guests(self, kind: GuestKind | None = None) -> list[ProxmoxGuest]:
+        """Guests on every node (one cluster-wide request), sorted by vmid."""
+        rows = await self._call(
+            "list guests", lambda api: api.cluster.resources.get(type="vm")
+        )
+        guests = []
+        for row in rows or []:
+            wire = _parse(_ResourceWire, row, what="cluster resource")
+            if wire.type not in ("qemu", "lxc") or (kind is not None and wire.type != kind):
+                continue
+            guests.append(
+                ProxmoxGuest(
+                    kind="qemu" if wire.type == "qemu" else "lxc",
+                    vmid=wire.vmid,
+                    name=wire.name,
+                    node=wire.node,
+                    status=wire.status,
+                    cpu=wire.cpu,
+                    max_cpu=wire.maxcpu,
+                    memory_bytes=wire.mem,
+                    max_memory_bytes=wire.maxmem,
+                    uptime_seconds=wire.uptime,
+                    template=bool(wire.template),
+                    tags=tuple(t for t in wire.tags.replace(",", ";").split(";") if t),
+                )
+            )
+        return sorted(guests, key=lambda guest: guest.vmid)
+
+    async def find_lxc(self, *, vmid: int, node: str | None) -> ProxmoxGuest:
+        """The LXC ``vmid``, with its live status; on ``node`` if given, else wherever it is."""
+        if node is None:
+            for guest in await self.list_guests("lxc"):
+                if guest.vmid == vmid:
+                    return guest
+            raise ConnectorNotFound(f"Proxmox VE at {self.host} has no LXC container {vmid}")
+        row = await self._call(
+            f"read LXC {vmid} on node {node}",
+            lambda api: api.nodes(node).lxc(vmid).status.current.get(),
+        )
+        wire = _parse(_LxcStatusWire, row, what="LXC status")
+        return ProxmoxGuest(
+            kind="lxc",
+            vmid=vmid,
+            name=wire.name,
+            node=node,
+            status=wire.status,
+            cpu=wire.cpu,
+            max_cpu=wire.cpus,
+            memory_bytes=wire.mem,
+            max_memory_bytes=wire.maxmem,
+            uptime_seconds=wire.uptime,
+            template=False,
+            tags=(),
+        )
+
+    # -- actions -----------------------------------------------------------------------------
+
+    async def reboot_lxc(self, *, node: str, vmid: int) -> str:
+        """Reboot one LXC container; return the Proxmox task id (UPID) of the reboot."""
+        upid = await self._call(
+            f"reboot LXC {vmid} on node {node}",
+            lambda api: api.nodes(node).lxc(vmid).status.reboot.post(),
+        )
+        if not isinstance(upid, str) or not upid:
+            raise ConnectorUnavailable(
+                f"Proxmox VE at {self.host} accepted the reboot of LXC {vmid} but returned no "
+                "task id; check the node's task log"
+            )
+        return upid
+
+    # -- the one place proxmoxer and requests errors are translated ---------------------------
+
+    async def _call(self, what: str, call: Callable[[Any], T]) -> T:
+        where = f"Proxmox VE at {self.host}"
+        try:
+            # requests enforces the socket timeout; the outer bound also covers DNS and retries.
+            return await asyncio.wait_for(
+                asyncio.to_thread(call, self._api), timeout=self._timeout * 2 + 1
+            )
+        except ResourceException as exc:
+            raise _translate_resource_error(exc, where=where, what=what) from None
+        except (TimeoutError, requests.Timeout):
+            raise ConnectorUnavailable(
+                f"{where} did not answer within {self._timeout:g}s ({what}); "
+                "check the host or raise PROXMOX_TIMEOUT_SECONDS"
+            ) from None
+        except requests.exceptions.SSLError as exc:
+            raise ConnectorUnavailable(
+                f"{where}: TLS verification failed ({what}): {_first_line(exc)}; set "
+                "PROXMOX_CA_FILE to the cluster's CA or PROXMOX_VERIFY_TLS=false"
+            ) from None
+        except requests.ConnectionError as exc:
+            raise ConnectorUnavailable(
+                f"{where} is unreachable ({what}): {_first_line(exc)}"
+            ) from None
+        except requests.RequestException as exc:
+            raise ConnectorUnavailable(f"{where}: request failed ({what}): {exc}") from None
+
+
+def _translate_resource_error(
+    exc: ResourceException, *, where: str, what: str
+) -> Exception:
+    status = int(exc.status_code)
+    # proxmoxer puts the status-line reason (where Proxmox writes its error) in ``content``
+    # and the parsed ``errors`` member of the body (per-parameter messages) in ``errors``.
+    reason = str(exc.content or exc.status_message or "").strip()
+    details = exc.errors if isinstance(exc.errors, dict) and "errors" not in exc.errors else None
+    if details:
+        reason += " (" + ", ".join(f"{k}: {v}" for k, v in sorted(details.items())) + ")"
+    if status == 401:
+        return ConnectorAuthError(
+            f"{where} refused the API token (401 {reason}) while trying to {what}; check "
+            "PROXMOX_API_TOKEN (USER@REALM!TOKENID=SECRET) and that the token exists"
+        )
+    if status == 403:
+        return ConnectorForbidden(
+            f"{where}: the API token may not {what} (403 {reason}); grant its role the "
+            "needed privilege (e.g. VM.Audit to read, VM.PowerMgmt to reboot)"
+        )
+    if "does not exist" in reason or status == 404:
+        return ConnectorNotFound(f"{where}: cannot {what}: {reason}")
+    if status in _UNREACHABLE_STATUSES:
+        return ConnectorUnavailable(f"{where} could not {what} ({status} {reason})")
+    return ConnectorRequestError(f"{where} refused to {what} ({status} {reason})")
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _parse(model: type[M], row: Any, *, what: str) -> M:
+    try:
+        return model.model_validate(row)
+    except ValidationError as exc:
+        raise ConnectorUnavailable(f"Proxmox VE sent an unexpected {what}: {exc}") from None

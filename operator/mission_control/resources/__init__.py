@@ -1,0 +1,49 @@
+"""Typed models of the custom resources (``missioncontrol.dev/v1alpha1``) and their CRDs.
+
+Purely computational, no I/O. The models accept what the API server accepts: a test applies
+objects built from them with server-side dry-run, and checks that they reject the manifests
+the API server rejects.
+"""
+
+from mission_control.resources.common import Condition, Metadata, ModelRef
+from mission_control.resources.task import Limits, Param, PolicyRef, Task, TaskSpec, TaskStatus
+from mission_control.resources.taskrun import (
+    Approval,
+    TaskRef,
+    TaskRun,
+    TaskRunParam,
+    TaskRunSpec,
+    TaskRunStatus,
+)
+from mission_control.resources.toolpolicy import (
+    Approver,
+    Budgets,
+    PolicyDefaults,
+    PolicyRule,
+    ToolPolicy,
+    ToolPolicySpec,
+)
+
+__all__ = [
+    "Approval",
+    "Approver",
+    "Budgets",
+    "Condition",
+    "Limits",
+    "Metadata",
+    "ModelRef",
+    "Param",
+    "PolicyDefaults",
+    "PolicyRef",
+    "PolicyRule",
+    "Task",
+    "TaskRef",
+    "TaskRun",
+    "TaskRunParam",
+    "TaskRunSpec",
+    "TaskRunStatus",
+    "TaskSpec",
+    "TaskStatus",
+    "ToolPolicy",
+    "ToolPolicySpec",
+]

@@ -1,0 +1,165 @@
+"""The TaskRun resource: one execution of a Task."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from mission_control.resources.common import (
+    Condition,
+    DnsSubdomain,
+    Metadata,
+    ModelRef,
+    Resource,
+    UsdAmount,
+    require_unique,
+)
+from mission_control.resources.task import ParamName, TaskSpec
+
+__all__ = [
+    "AppliedApproval",
+    "Approval",
+    "PendingApproval",
+    "ResolvedSpec",
+    "RunResult",
+    "TaskRef",
+    "TaskRun",
+    "TaskRunParam",
+    "TaskRunSpec",
+    "TaskRunStatus",
+    "Usage",
+]
+
+RunControl = Literal["", "Pending", "Cancelled"]
+Decision = Literal["Approve", "Reject"]
+
+
+class TaskRef(Resource):
+    """The Task to run, in the same namespace."""
+
+    name: DnsSubdomain
+
+
+class TaskRunParam(Resource):
+    """A value for one of the Task's parameters."""
+
+    name: ParamName
+    value: str = Field(max_length=4096)
+
+
+class Approval(Resource):
+    """A person's decision on a held tool call."""
+
+    tool_call_id: str = Field(min_length=1, max_length=64)
+    decision: Decision
+    by: str = Field(min_length=1, max_length=253)
+    message: str | None = Field(default=None, max_length=1024)
+    args_digest: str | None = Field(default=None, pattern=r"^sha256:[0-9a-f]{64}$")
+
+
+class TaskRunSpec(Resource):
+    """What to run and how; ``status`` and ``approvals`` are how people steer a run."""
+
+    task_ref: TaskRef | None = None
+    task_spec: TaskSpec | None = None
+    params: list[TaskRunParam] = Field(default_factory=list, max_length=50)
+    model: ModelRef | None = None
+    status: RunControl | None = None
+    status_message: str | None = Field(default=None, max_length=1024)
+    dry_run: bool | None = None
+    service_account_name: DnsSubdomain | None = None
+    approvals: list[Approval] = Field(default_factory=list, max_length=100)
+    ttl_seconds_after_finished: int | None = Field(default=None, ge=0, le=31536000)
+
+    @model_validator(mode="after")
+    def _one_task_source(self) -> TaskRunSpec:
+        if (self.task_ref is None) == (self.task_spec is None):
+            raise ValueError("exactly one of spec.taskRef or spec.taskSpec must be set")
+        return self
+
+    @field_validator("params")
+    @classmethod
+    def _unique_params(cls, params: list[TaskRunParam]) -> list[TaskRunParam]:
+        require_unique([param.name for param in params], what="param names")
+        return params
+
+    @field_validator("approvals")
+    @classmethod
+    def _unique_approvals(cls, approvals: list[Approval]) -> list[Approval]:
+        require_unique([a.tool_call_id for a in approvals], what="approval toolCallIds")
+        return approvals
+
+
+class ResolvedSpec(Resource):
+    """What the run resolved at start (the full snapshot lives in the journal)."""
+
+    task: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    tools: list[str] = Field(default_factory=list)
+    policy: str | None = None
+    policy_generation: int | None = None
+
+
+class Usage(Resource):
+    """Tokens and cost so far."""
+
+    prompt_tokens: int = Field(default=0, ge=0)
+    completion_tokens: int = Field(default=0, ge=0)
+    total_tokens: int = Field(default=0, ge=0)
+    cost_usd: UsdAmount | None = Field(default=None, alias="costUSD")
+
+
+class PendingApproval(Resource):
+    """The tool call waiting for a decision."""
+
+    tool_call_id: str
+    tool: str
+    risk: str
+    arguments: str
+    args_digest: str
+    requested_at: datetime
+    expires_at: datetime
+
+
+class AppliedApproval(Resource):
+    """A decision the operator applied."""
+
+    tool_call_id: str
+    decision: Decision
+    by: str
+    at: datetime
+
+
+class RunResult(Resource):
+    """The outcome of the run."""
+
+    summary: str | None = None
+
+
+class TaskRunStatus(Resource):
+    """Observed state of a TaskRun; stays small (transcripts live in PostgreSQL)."""
+
+    observed_generation: int | None = None
+    conditions: list[Condition] = Field(default_factory=list)
+    start_time: datetime | None = None
+    completion_time: datetime | None = None
+    resolved: ResolvedSpec | None = None
+    steps: int | None = Field(default=None, ge=0)
+    tool_calls: int | None = Field(default=None, ge=0)
+    usage: Usage | None = None
+    pending_approval: PendingApproval | None = None
+    approvals: list[AppliedApproval] = Field(default_factory=list)
+    result: RunResult | None = None
+
+
+class TaskRun(Resource):
+    """A TaskRun object."""
+
+    api_version: Literal["missioncontrol.dev/v1alpha1"] = "missioncontrol.dev/v1alpha1"
+    kind: Literal["TaskRun"] = "TaskRun"
+    metadata: Metadata
+    spec: TaskRunSpec
+    status: TaskRunStatus | None = None

@@ -1,0 +1,219 @@
+"""Configuration: one typed settings object built from the environment at start-up.
+
+Every variable of the design's configuration table maps to one field of one small
+per-concern section. :func:`load_settings` builds them all, validates once, and turns any
+problem into a :class:`~mission_control.errors.ConfigError` whose message is one line naming
+the variable. Secrets are :class:`pydantic.SecretStr`, so they never print by accident.
+Nothing else in the package reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from mission_control.errors import ConfigError
+
+__all__ = [
+    "AnthropicSettings",
+    "ArgoCDSettings",
+    "DatabaseSettings",
+    "GeminiSettings",
+    "KubernetesSettings",
+    "OllamaSettings",
+    "OperatorSettings",
+    "PrometheusSettings",
+    "ProxmoxSettings",
+    "Settings",
+    "SidecarSettings",
+    "load_settings",
+]
+
+Provider = Literal["ollama", "gemini", "anthropic"]
+
+
+def _section(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(env_prefix=prefix, extra="ignore", frozen=True)
+
+
+class DatabaseSettings(BaseSettings):
+    """PostgreSQL holding the journal, usage, audit trail and inventory."""
+
+    model_config = _section("")
+    database_url: SecretStr | None = Field(
+        default=None, description="libpq URL, e.g. postgresql://mc:PASSWORD@db:5432/mission_control"
+    )
+
+
+class KubernetesSettings(BaseSettings):
+    """How to reach the Kubernetes API: in-cluster service account, else ``KUBECONFIG``."""
+
+    model_config = _section("")
+    kubeconfig: Path | None = Field(default=None, description="Path of a kubeconfig file.")
+
+
+class ProxmoxSettings(BaseSettings):
+    """Proxmox VE API access with an API token (``USER@REALM!TOKENID=SECRET``)."""
+
+    model_config = _section("PROXMOX_")
+    host: str | None = Field(default=None, description="host or host:port of the Proxmox API.")
+    api_token: SecretStr | None = Field(default=None, description="USER@REALM!TOKENID=SECRET")
+    verify_tls: bool = Field(default=True, description="Verify the API's TLS certificate.")
+    ca_file: Path | None = Field(
+        default=None, description="PEM CA bundle for the API's certificate (default: system trust)."
+    )
+    timeout_seconds: float = Field(default=10.0, gt=0, description="Per-request timeout, seconds.")
+
+    @field_validator("api_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return value
+        raw = value.get_secret_value()
+        ident, sep, secret = raw.partition("=")
+        if not sep or "!" not in ident or "@" not in ident or not secret:
+            raise ValueError("must look like USER@REALM!TOKENID=SECRET")
+        return value
+
+
+class PrometheusSettings(BaseSettings):
+    """Prometheus HTTP API base URL."""
+
+    model_config = _section("PROMETHEUS_")
+    url: AnyHttpUrl | None = Field(default=None, description="e.g. http://prometheus:9090")
+    timeout_seconds: float = Field(default=15.0, gt=0, description="Per-request timeout, seconds.")
+
+
+class ArgoCDSettings(BaseSettings):
+    """Argo CD API server and a bearer token of an account allowed to read applications."""
+
+    model_config = _section("ARGOCD_")
+    url: AnyHttpUrl | None = Field(default=None, description="e.g. https://argocd.example.lan")
+    token: SecretStr | None = Field(default=None, description="Argo CD API token (bearer).")
+    verify_tls: bool = Field(default=True, description="Verify the API's TLS certificate.")
+    ca_file: Path | None = Field(
+        default=None, description="PEM CA bundle for the API's certificate (default: system trust)."
+    )
+    timeout_seconds: float = Field(default=10.0, gt=0, description="Per-request timeout, seconds.")
+
+
+class OllamaSettings(BaseSettings):
+    """A local or remote Ollama server."""
+
+    model_config = _section("OLLAMA_")
+    base_url: AnyHttpUrl | None = Field(default=None, description="e.g. http://ollama:11434")
+    model: str = Field(default="llama3.1", description="Default model name.")
+    requests_per_minute: int = Field(default=0, ge=0, description="0 means unlimited.")
+
+
+class GeminiSettings(BaseSettings):
+    """Google Gemini API (Generative Language API)."""
+
+    model_config = _section("GEMINI_")
+    api_key: SecretStr | None = Field(default=None, description="Gemini API key.")
+    model: str = Field(default="gemini-2.0-flash", description="Default model name.")
+    base_url: AnyHttpUrl | None = Field(default=None, description="Override of the API endpoint.")
+    requests_per_minute: int = Field(default=15, ge=0, description="Free tier: 15/min.")
+
+
+class AnthropicSettings(BaseSettings):
+    """Anthropic Messages API."""
+
+    model_config = _section("ANTHROPIC_")
+    api_key: SecretStr | None = Field(default=None, description="Anthropic API key.")
+    model: str = Field(default="claude-sonnet-4-5", description="Default model name.")
+    base_url: AnyHttpUrl | None = Field(default=None, description="Override of the API endpoint.")
+    requests_per_minute: int = Field(default=50, ge=0, description="0 means unlimited.")
+
+
+class OperatorSettings(BaseSettings):
+    """Behaviour of the operator process."""
+
+    model_config = _section("MC_")
+    default_provider: Provider = Field(default="ollama", description="Provider when a Task names none.")
+    max_concurrent_runs: int = Field(default=20, ge=1, le=1000, description="Active runs at once.")
+    prices_file: Path | None = Field(default=None, description="YAML overriding the price table.")
+    inventory_metadata_file: Path | None = Field(default=None, description="Static metadata YAML.")
+    inventory_refresh_seconds: int = Field(default=60, ge=5, description="Inventory refresh period.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", validation_alias="LOG_LEVEL"
+    )
+
+
+class SidecarSettings(BaseSettings):
+    """The read-only HTTP API."""
+
+    model_config = _section("")
+    api_auth_token: SecretStr | None = Field(default=None, description="Bearer token for /api/v1.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """All configuration, one section per concern."""
+
+    database: DatabaseSettings
+    kubernetes: KubernetesSettings
+    proxmox: ProxmoxSettings
+    prometheus: PrometheusSettings
+    argocd: ArgoCDSettings
+    ollama: OllamaSettings
+    gemini: GeminiSettings
+    anthropic: AnthropicSettings
+    operator: OperatorSettings
+    sidecar: SidecarSettings
+
+
+_SECTIONS: dict[str, tuple[type[BaseSettings], str]] = {
+    "database": (DatabaseSettings, ""),
+    "kubernetes": (KubernetesSettings, ""),
+    "proxmox": (ProxmoxSettings, "PROXMOX_"),
+    "prometheus": (PrometheusSettings, "PROMETHEUS_"),
+    "argocd": (ArgoCDSettings, "ARGOCD_"),
+    "ollama": (OllamaSettings, "OLLAMA_"),
+    "gemini": (GeminiSettings, "GEMINI_"),
+    "anthropic": (AnthropicSettings, "ANTHROPIC_"),
+    "operator": (OperatorSettings, "MC_"),
+    "sidecar": (SidecarSettings, ""),
+}
+
+
+def _variable_name(prefix: str, loc: tuple[int | str, ...], model: type[BaseSettings]) -> str:
+    field = str(loc[0]) if loc else "?"
+    info = model.model_fields.get(field)
+    alias = info.validation_alias if info is not None else None
+    if isinstance(alias, str):
+        return alias.upper()
+    return f"{prefix}{field}".upper()
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build and validate every section from ``environ`` (default: the process environment).
+
+    Raises :class:`ConfigError` with one line naming the first bad variable.
+    """
+    sections: dict[str, BaseSettings] = {}
+    for name, (model, prefix) in _SECTIONS.items():
+        try:
+            if environ is None:
+                sections[name] = model()
+            else:
+                values = {
+                    key[len(prefix) :].lower(): value
+                    for key, value in environ.items()
+                    if key.upper().startswith(prefix) and key[len(prefix) :].lower() in model.model_fields
+                }
+                for field, info in model.model_fields.items():
+                    alias = info.validation_alias
+                    if isinstance(alias, str) and alias in environ:
+                        values[field] = environ[alias]
+                sections[name] = model.model_validate(values)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            variable = _variable_name(prefix, first["loc"], model)
+            raise ConfigError(f"{variable}: {first['msg']} (check the environment or .env)") from None
+    return Settings(**sections)  # type: ignore[arg-type]

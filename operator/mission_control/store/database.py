@@ -1,0 +1,105 @@
+"""The connection pool every store query goes through, with errors translated on the way out."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg.abc import Params, Query
+from psycopg.rows import TupleRow, class_row
+from psycopg_pool import AsyncConnectionPool
+
+from mission_control.store.errors import translate_errors
+
+__all__ = ["Connection", "Database"]
+
+T = TypeVar("T")
+Connection = psycopg.AsyncConnection[TupleRow]
+
+
+class Database:
+    """A pool of autocommit connections to one PostgreSQL database.
+
+    Connections are checked before they are handed out, so after PostgreSQL restarts the dead
+    ones are replaced instead of failing the next query. Waiting for a connection is bounded by
+    ``wait_timeout``; past it the caller gets :class:`~mission_control.store.errors.JournalUnavailable`.
+    """
+
+    def __init__(self, *, pool: AsyncConnectionPool[Connection], url: str) -> None:
+        self._pool = pool
+        self.url = url
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls,
+        url: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 10,
+        wait_timeout: float = 10.0,
+    ) -> AsyncIterator[Database]:
+        """Open a pool (waiting up to ``wait_timeout`` for the first connection) and close it after."""
+        pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            timeout=wait_timeout,
+            kwargs={"autocommit": True},
+            check=AsyncConnectionPool.check_connection,
+            # Keep trying to reconnect for as long as the operator lives; an outage must end in
+            # recovery, not in a pool that gave up.
+            reconnect_timeout=365 * 24 * 3600.0,
+            open=False,
+            name="mission-control-store",
+        )
+        try:
+            with translate_errors("connect to PostgreSQL"):
+                await pool.open(wait=True, timeout=wait_timeout)
+            yield cls(pool=pool, url=url)
+        finally:
+            await pool.close()
+
+    @asynccontextmanager
+    async def connection(self, *, action: str) -> AsyncIterator[Connection]:
+        """A pooled connection; psycopg errors raised in the block become store errors."""
+        with translate_errors(action):
+            async with self._pool.connection() as conn:
+                yield conn
+
+    async def fetch_one(
+        self, *, row: type[T], query: Query, params: Params | None = None, action: str
+    ) -> T | None:
+        """Run ``query`` and map its first row (if any) onto ``row``."""
+        async with self.connection(action=action) as conn:
+            cursor = conn.cursor(row_factory=class_row(row))
+            await cursor.execute(query, params)
+            return await cursor.fetchone()
+
+    async def fetch_all(
+        self, *, row: type[T], query: Query, params: Params | None = None, action: str
+    ) -> list[T]:
+        """Run ``query`` and map every row onto ``row``."""
+        async with self.connection(action=action) as conn:
+            cursor = conn.cursor(row_factory=class_row(row))
+            await cursor.execute(query, params)
+            return await cursor.fetchall()
+
+    async def fetch_value(
+        self, *, query: Query, params: Params | None = None, action: str
+    ) -> Any:
+        """Run ``query`` and return the first column of its first row (None without rows)."""
+        async with self.connection(action=action) as conn:
+            cursor = await conn.execute(query, params)
+            found = await cursor.fetchone()
+            return None if found is None else found[0]
+
+    async def execute_many(
+        self, *, query: Query, params_seq: Sequence[Params], action: str
+    ) -> None:
+        """Run ``query`` once per parameter set, in one transaction."""
+        async with self.connection(action=action) as conn, conn.transaction():
+            cursor = conn.cursor()
+            await cursor.executemany(query, params_seq)

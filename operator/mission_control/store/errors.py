@@ -1,0 +1,117 @@
+"""The store's exception tree, and the one place where psycopg's exceptions are translated.
+
+- :class:`StoreError`: base of everything the store raises on purpose.
+- :class:`JournalUnavailable` (temporary): PostgreSQL cannot be reached or dropped the
+  connection; the caller waits and tries again (the run loop reports ``WaitingForJournal``).
+- :class:`SchemaTooOld` (permanent): the database lacks migrations this version needs.
+- :class:`MigrationError` (permanent): the migrations on disk and in the database disagree.
+- :class:`RecordNotFound` (permanent): a run, tool call or item the caller named is missing.
+- :class:`InvalidTransition` (permanent): a tool call record cannot move to the asked status.
+- :class:`StoreRejected` (permanent): the database refused the data (constraint, bad value).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+import psycopg_pool
+from psycopg import errors as pgerrors
+
+from mission_control.errors import MissionControlError, PermanentError, TemporaryError
+
+__all__ = [
+    "InvalidTransition",
+    "JournalUnavailable",
+    "MigrationError",
+    "RecordNotFound",
+    "SchemaTooOld",
+    "StoreError",
+    "StoreRejected",
+    "translate_errors",
+]
+
+# How long a caller should wait before trying again after the database went away.
+_RETRY_AFTER_SECONDS = 1.0
+
+
+class StoreError(MissionControlError):
+    """Base of every error raised by the PostgreSQL store."""
+
+
+class JournalUnavailable(StoreError, TemporaryError):
+    """PostgreSQL is unreachable or the connection broke; nothing was written, try again."""
+
+
+class SchemaTooOld(StoreError, PermanentError):
+    """The database schema is older than this version needs."""
+
+    def __init__(self, *, current: int | None, required: int) -> None:
+        found = "no schema" if current is None else f"schema version {current}"
+        super().__init__(
+            f"the database has {found}, this version needs {required}: "
+            "run `mission-control migrate` against DATABASE_URL"
+        )
+        self.current = current
+        self.required = required
+
+
+class MigrationError(StoreError, PermanentError):
+    """Applied migrations do not match the ones shipped with this version."""
+
+
+class RecordNotFound(StoreError, PermanentError):
+    """The record the caller named does not exist."""
+
+
+class InvalidTransition(StoreError, PermanentError):
+    """A tool call record cannot move from its current status to the one asked for."""
+
+
+class StoreRejected(StoreError, PermanentError):
+    """The database refused the statement (constraint violation, invalid value, privilege)."""
+
+
+@contextmanager
+def translate_errors(action: str) -> Iterator[None]:
+    """Turn psycopg and pool exceptions raised inside the block into the store's own types.
+
+    ``action`` names what was being done, for the message ("append to the journal").
+    """
+    try:
+        yield
+    except psycopg_pool.PoolTimeout as exc:
+        raise JournalUnavailable(
+            f"could not {action}: no database connection became available ({exc})",
+            retry_after=_RETRY_AFTER_SECONDS,
+        ) from exc
+    except psycopg_pool.PoolClosed as exc:
+        raise StoreError(f"could not {action}: the store is closed") from exc
+    except (pgerrors.UndefinedTable, pgerrors.UndefinedColumn, pgerrors.UndefinedFunction) as exc:
+        # A missing table or column means the schema predates this code.
+        raise SchemaTooOld(current=None, required=_required_version()) from exc
+    except psycopg.OperationalError as exc:
+        # Connection failures, server shutdown, deadlocks and serialisation failures: all of
+        # them leave nothing committed and may succeed when tried again.
+        raise JournalUnavailable(
+            f"could not {action}: {_first_line(exc)}", retry_after=_RETRY_AFTER_SECONDS
+        ) from exc
+    except pgerrors.ForeignKeyViolation as exc:
+        raise RecordNotFound(f"could not {action}: {_first_line(exc)}") from exc
+    except (psycopg.IntegrityError, psycopg.DataError, pgerrors.InsufficientPrivilege) as exc:
+        raise StoreRejected(f"could not {action}: {_first_line(exc)}") from exc
+    except psycopg.Error as exc:
+        raise StoreError(f"could not {action}: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _required_version() -> int:
+    # Imported late: the migration runner imports this module.
+    from mission_control.store.migrate import required_version
+
+    return required_version()

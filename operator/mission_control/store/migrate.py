@@ -1,0 +1,129 @@
+"""Versioned schema migrations: discovery, application and the start-up schema check.
+
+Migrations are the ``NNNN_name.sql`` files shipped in ``store/migrations``. Each one is applied
+in its own transaction together with its row in ``schema_migrations`` (version, name, checksum,
+time), so a failed migration leaves no trace. A session-level advisory lock serialises
+concurrent ``migrate`` runs: the second waits, then finds nothing left to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import psycopg
+
+from mission_control.store.errors import MigrationError, SchemaTooOld, translate_errors
+
+__all__ = ["Migration", "apply_migrations", "check_schema", "required_version", "shipped_migrations"]
+
+# Arbitrary constant shared by every migrating process ("mcmigrat" in ASCII).
+_MIGRATION_LOCK_KEY = 0x6D636D6967726174
+_FILE_NAME = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.sql$")
+
+_CREATE_BOOKKEEPING = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    integer PRIMARY KEY,
+    name       text NOT NULL,
+    checksum   text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+)
+"""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Migration:
+    """One shipped migration file."""
+
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+@cache
+def shipped_migrations() -> tuple[Migration, ...]:
+    """The migrations shipped with this version, in version order."""
+    found: list[Migration] = []
+    for entry in (resources.files("mission_control.store") / "migrations").iterdir():
+        match = _FILE_NAME.match(entry.name)
+        if match is None:
+            continue
+        found.append(
+            Migration(
+                version=int(match["version"]),
+                name=match["name"],
+                sql=entry.read_text(encoding="utf-8"),
+            )
+        )
+    found.sort(key=lambda migration: migration.version)
+    versions = [migration.version for migration in found]
+    if versions != list(range(1, len(found) + 1)):
+        raise MigrationError(f"shipped migrations must be numbered 1..N, found {versions}")
+    return tuple(found)
+
+
+def required_version() -> int:
+    """The schema version this code needs: the newest shipped migration."""
+    return shipped_migrations()[-1].version
+
+
+async def apply_migrations(database_url: str) -> list[Migration]:
+    """Bring the database at ``database_url`` up to date; return the migrations applied now."""
+    with translate_errors("apply migrations"):
+        async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+            await conn.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK_KEY,))
+            try:
+                return await _apply_pending(conn)
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK_KEY,))
+
+
+async def _apply_pending(conn: psycopg.AsyncConnection[tuple[object, ...]]) -> list[Migration]:
+    await conn.execute(_CREATE_BOOKKEEPING)
+    cursor = await conn.execute("SELECT version, checksum FROM schema_migrations")
+    applied = {int(str(version)): str(checksum) for version, checksum in await cursor.fetchall()}
+    shipped = shipped_migrations()
+    for migration in shipped:
+        recorded = applied.get(migration.version)
+        if recorded is not None and recorded != migration.checksum:
+            raise MigrationError(
+                f"migration {migration.version:04d}_{migration.name} differs from the one "
+                "applied to this database; migrations must never change once released"
+            )
+    done: list[Migration] = []
+    for migration in shipped:
+        if migration.version in applied:
+            continue
+        async with conn.transaction():
+            # Bytes, not str: the file is trusted SQL shipped with the package, and psycopg
+            # sends a parameterless multi-statement script as-is.
+            await conn.execute(migration.sql.encode())
+            await conn.execute(
+                "INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
+                (migration.version, migration.name, migration.checksum),
+            )
+        done.append(migration)
+    return done
+
+
+async def check_schema(conn: psycopg.AsyncConnection[tuple[object, ...]]) -> int:
+    """Return the database's schema version; raise :class:`SchemaTooOld` if it is behind."""
+    required = required_version()
+    with translate_errors("check the schema version"):
+        cursor = await conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL")
+        row = await cursor.fetchone()
+        if row is None or not row[0]:
+            raise SchemaTooOld(current=None, required=required)
+        cursor = await conn.execute("SELECT max(version) FROM schema_migrations")
+        row = await cursor.fetchone()
+    current = None if row is None or row[0] is None else int(str(row[0]))
+    if current is None or current < required:
+        raise SchemaTooOld(current=current, required=required)
+    return current

@@ -1,0 +1,135 @@
+"""The shape of a tool, shared by the registry, the tools and the run loop.
+
+A tool is a name, a description written for the model, a pydantic model of its arguments
+(whose JSON schema is what the model sees), a risk level fixed in code, a timeout, the
+connector it needs, an async run function and, for mutating tools, a preview used by dry
+runs. This module is pure: no I/O happens here.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from mission_control.errors import PermanentError
+
+if TYPE_CHECKING:
+    from mission_control.connectors import Connectors
+
+__all__ = [
+    "ConnectorName",
+    "InvalidToolArguments",
+    "RiskLevel",
+    "Tool",
+    "ToolContext",
+    "ToolOutput",
+    "truncate_text",
+]
+
+ConnectorName = Literal["kubernetes", "proxmox", "argocd", "prometheus", "inventory"]
+
+#: Default bound of the text handed to the model (DESIGN 3: 16 KiB).
+MODEL_OUTPUT_LIMIT = 16 * 1024
+TRUNCATION_MARKER = "\n[... output truncated: {omitted} more characters not shown ...]"
+
+
+class RiskLevel(enum.StrEnum):
+    """How much a tool can change; fixed per tool in code, never taken from the model."""
+
+    READ_ONLY = "READ_ONLY"
+    SAFE_MUTATE = "SAFE_MUTATE"
+    DESTRUCTIVE = "DESTRUCTIVE"
+
+    @property
+    def mutates(self) -> bool:
+        return self is not RiskLevel.READ_ONLY
+
+
+class InvalidToolArguments(PermanentError):
+    """The model's arguments failed the tool's schema; the message names every bad field."""
+
+    def __init__(self, tool: str, problems: list[str]) -> None:
+        self.tool = tool
+        self.problems = problems
+        super().__init__(f"invalid arguments for {tool}: " + "; ".join(problems))
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolContext:
+    """What a tool call may use: the configured connectors and the caller's identity."""
+
+    connectors: Connectors
+    #: Kubernetes user to impersonate (``system:serviceaccount:NS:NAME``), or None.
+    impersonate: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolOutput:
+    """A tool's result: compact text for the model, the raw result for the journal."""
+
+    text: str
+    raw: Any = None
+
+    def for_model(self, limit: int = MODEL_OUTPUT_LIMIT) -> str:
+        return truncate_text(self.text, limit=limit)
+
+
+def truncate_text(text: str, *, limit: int) -> str:
+    """Cut ``text`` to at most ``limit`` characters plus a visible marker saying how much is gone."""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + TRUNCATION_MARKER.format(omitted=len(text) - limit)
+
+
+ArgsT = TypeVar("ArgsT", bound=BaseModel)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Tool(Generic[ArgsT]):
+    """One registered tool. Instances are immutable and shared by every run."""
+
+    name: str
+    description: str
+    arguments: type[ArgsT]
+    risk: RiskLevel
+    connector: ConnectorName
+    run: Callable[[ArgsT, ToolContext], Awaitable[ToolOutput]]
+    timeout_seconds: float = 30.0
+    #: For mutating tools: says what the call would do, without doing it (dry runs).
+    preview: Callable[[ArgsT, ToolContext], Awaitable[str]] | None = None
+    #: For Kubernetes tools: the namespace a call touches, so the policy can check it.
+    target_namespace: Callable[[ArgsT], str | None] | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.risk.mutates and self.preview is None:
+            raise ValueError(f"mutating tool {self.name} needs a preview for dry runs")
+
+    def json_schema(self) -> dict[str, Any]:
+        """The JSON schema of the arguments, as offered to the model."""
+        return self.arguments.model_json_schema()
+
+    def parse_arguments(self, raw: Mapping[str, Any] | str | None) -> ArgsT:
+        """Validate the model's arguments before any I/O; raise :class:`InvalidToolArguments`."""
+        if raw is None:
+            raw = {}
+        if isinstance(raw, str):
+            try:
+                raw = json.loads(raw) if raw.strip() else {}
+            except json.JSONDecodeError as exc:
+                raise InvalidToolArguments(self.name, [f"arguments are not valid JSON: {exc}"]) from None
+        if not isinstance(raw, Mapping):
+            raise InvalidToolArguments(self.name, ["arguments must be a JSON object"])
+        try:
+            return self.arguments.model_validate(dict(raw))
+        except ValidationError as exc:
+            problems = []
+            for error in exc.errors():
+                where = ".".join(str(part) for part in error["loc"]) or "(arguments)"
+                problems.append(f"{where}: {error['msg']}")
+            raise InvalidToolArguments(self.name, problems) from None

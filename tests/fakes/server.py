@@ -1,0 +1,199 @@
+"""A small scripted HTTP(S) server for test doubles of external services.
+
+Each fake (Ollama, Gemini, Anthropic, Proxmox VE, Argo CD, a kubelet) is a real server on a
+free loopback port that speaks the service's documented wire format, so the project's code is
+exercised through the official client libraries over real sockets. A fake is built from:
+
+- routes: ``(method, regex)`` -> handler returning a :class:`Reply` (the default behaviour);
+- a script: replies queued for a route with :meth:`FakeServer.enqueue`, used first, in order;
+- a record of every request received (:attr:`FakeServer.requests`), for exact assertions.
+
+A reply's body may be an iterable of byte chunks, sent with chunked transfer encoding
+(NDJSON or SSE streaming).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import ssl
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+__all__ = ["FakeServer", "RecordedRequest", "Reply"]
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the fake received it."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def form(self) -> dict[str, list[str]]:
+        return parse_qs(self.body.decode(), keep_blank_values=True)
+
+
+@dataclass
+class Reply:
+    """What the fake sends back. ``body`` may be bytes, text, a JSON value, or chunks."""
+
+    status: int = 200
+    body: Any = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    reason: str | None = None  # status-line reason phrase (Proxmox puts errors there)
+    delay: float = 0.0  # seconds to wait before answering (timeouts)
+    chunk_delay: float = 0.0  # seconds between streamed chunks
+
+    def encoded(self) -> tuple[bytes | Iterator[bytes], dict[str, str]]:
+        headers = dict(self.headers)
+        body = self.body
+        if isinstance(body, bytes):
+            return body, headers
+        if isinstance(body, str):
+            headers.setdefault("Content-Type", "text/plain; charset=utf-8")
+            return body.encode(), headers
+        if isinstance(body, (dict, list)):
+            headers.setdefault("Content-Type", "application/json")
+            return json.dumps(body).encode(), headers
+        if isinstance(body, Iterable):
+            return (chunk if isinstance(chunk, bytes) else str(chunk).encode() for chunk in body), headers
+        raise TypeError(f"unsupported reply body {type(body).__name__}")
+
+
+Handler = Callable[[RecordedRequest, "re.Match[str]"], Reply]
+
+
+class FakeServer:
+    """A threaded HTTP(S) server on 127.0.0.1 with routes, a reply script and a request log."""
+
+    def __init__(self, *, certfile: Path | None = None, keyfile: Path | None = None) -> None:
+        self.requests: list[RecordedRequest] = []
+        self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self._script: list[tuple[str, re.Pattern[str], deque[Reply]]] = []
+        self._lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._httpd.daemon_threads = True
+        self.tls = certfile is not None
+        if certfile is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(certfile, keyfile)
+            self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
+        self._thread: threading.Thread | None = None
+
+    # -- configuration ---------------------------------------------------------------------
+
+    def route(self, method: str, pattern: str, handler: Handler) -> None:
+        """Answer ``method`` requests whose path fully matches ``pattern`` with ``handler``."""
+        self._routes.append((method.upper(), re.compile(pattern), handler))
+
+    def enqueue(self, method: str, pattern: str, *replies: Reply) -> None:
+        """Queue replies for matching requests; they are used once each, before any route."""
+        with self._lock:
+            self._script.append((method.upper(), re.compile(pattern), deque(replies)))
+
+    def requests_to(self, method: str, pattern: str) -> list[RecordedRequest]:
+        regex = re.compile(pattern)
+        return [r for r in self.requests if r.method == method.upper() and regex.fullmatch(r.path)]
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    def start(self) -> FakeServer:
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- dispatch --------------------------------------------------------------------------
+
+    def _dispatch(self, request: RecordedRequest) -> Reply:
+        with self._lock:
+            self.requests.append(request)
+            for method, pattern, queue in self._script:
+                if method == request.method and pattern.fullmatch(request.path) and queue:
+                    return queue.popleft()
+        for method, pattern, handler in self._routes:
+            match = pattern.fullmatch(request.path)
+            if method == request.method and match:
+                return handler(request, match)
+        return Reply(404, {"error": f"fake has no route for {request.method} {request.path}"})
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
+                return
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                url = urlsplit(self.path)
+                request = RecordedRequest(
+                    method=self.command,
+                    path=url.path,
+                    query=parse_qs(url.query, keep_blank_values=True),
+                    headers={k.lower(): v for k, v in self.headers.items()},
+                    body=body,
+                )
+                reply = server._dispatch(request)
+                if reply.delay:
+                    time.sleep(reply.delay)
+                payload, headers = reply.encoded()
+                try:
+                    self.send_response(reply.status, reply.reason)
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    if isinstance(payload, bytes):
+                        self.send_header("Content-Length", str(len(payload)))
+                        self.end_headers()
+                        self.wfile.write(payload)
+                        return
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    for chunk in payload:
+                        if reply.chunk_delay:
+                            time.sleep(reply.chunk_delay)
+                        self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+                        self.wfile.flush()
+                    self.wfile.write(b"0\r\n\r\n")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeouts, cancellation): nothing to answer
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
+
+        return _Handler
