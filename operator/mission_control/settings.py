@@ -48,6 +48,18 @@ class DatabaseSettings(BaseSettings):
     database_url: SecretStr | None = Field(
         default=None, description="libpq URL, e.g. postgresql://mc:PASSWORD@db:5432/mission_control"
     )
+    database_pool_min_size: int = Field(
+        default=1, ge=0, le=100, description="Connections the store keeps open when idle."
+    )
+    database_pool_max_size: int = Field(
+        default=10, ge=1, le=200, description="Most connections the store opens at once."
+    )
+    database_wait_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a query waits for a connection (e.g. during an outage) before "
+        "failing with a retryable error.",
+    )
 
 
 class KubernetesSettings(BaseSettings):

@@ -145,6 +145,9 @@ class LocalControlPlane:
             f"--etcd-servers=http://127.0.0.1:{etcd_port}",
             "--bind-address=127.0.0.1",
             "--advertise-address=127.0.0.1",
+            # The endpoint reconciler refuses loopback addresses; nothing here needs the
+            # kubernetes Service endpoints, so turn it off (as envtest does).
+            "--endpoint-reconciler-type=none",
             f"--secure-port={api_port}",
             f"--cert-dir={pki}",
             f"--tls-cert-file={serving.cert}",

@@ -7,11 +7,12 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg.abc import Params, Query
+from psycopg.abc import Params
+from psycopg.abc import QueryNoTemplate as Query
 from psycopg.rows import TupleRow, class_row
 from psycopg_pool import AsyncConnectionPool
 
-from mission_control.store.errors import translate_errors
+from mission_control.store.errors import StoreError, translate_errors
 
 __all__ = ["Connection", "Database"]
 
@@ -24,7 +25,8 @@ class Database:
 
     Connections are checked before they are handed out, so after PostgreSQL restarts the dead
     ones are replaced instead of failing the next query. Waiting for a connection is bounded by
-    ``wait_timeout``; past it the caller gets :class:`~mission_control.store.errors.JournalUnavailable`.
+    ``wait_timeout``; past it the caller gets
+    :class:`~mission_control.store.errors.JournalUnavailable`.
     """
 
     def __init__(self, *, pool: AsyncConnectionPool[Connection], url: str) -> None:
@@ -41,7 +43,7 @@ class Database:
         max_size: int = 10,
         wait_timeout: float = 10.0,
     ) -> AsyncIterator[Database]:
-        """Open a pool (waiting up to ``wait_timeout`` for the first connection) and close it after."""
+        """Open a pool, waiting up to ``wait_timeout`` for its first connection; close it after."""
         pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
             url,
             min_size=min_size,
@@ -78,6 +80,15 @@ class Database:
             await cursor.execute(query, params)
             return await cursor.fetchone()
 
+    async def fetch_returned(
+        self, *, row: type[T], query: Query, params: Params | None = None, action: str
+    ) -> T:
+        """Run a statement that always returns one row (``INSERT ... RETURNING``) and map it."""
+        found = await self.fetch_one(row=row, query=query, params=params, action=action)
+        if found is None:
+            raise StoreError(f"could not {action}: the database returned no row")
+        return found
+
     async def fetch_all(
         self, *, row: type[T], query: Query, params: Params | None = None, action: str
     ) -> list[T]:
@@ -87,14 +98,18 @@ class Database:
             await cursor.execute(query, params)
             return await cursor.fetchall()
 
-    async def fetch_value(
-        self, *, query: Query, params: Params | None = None, action: str
-    ) -> Any:
+    async def fetch_value(self, *, query: Query, params: Params | None = None, action: str) -> Any:
         """Run ``query`` and return the first column of its first row (None without rows)."""
         async with self.connection(action=action) as conn:
             cursor = await conn.execute(query, params)
             found = await cursor.fetchone()
             return None if found is None else found[0]
+
+    async def execute(self, *, query: Query, params: Params | None = None, action: str) -> int:
+        """Run a statement that returns no rows; return how many rows it touched."""
+        async with self.connection(action=action) as conn:
+            cursor = await conn.execute(query, params)
+            return cursor.rowcount
 
     async def execute_many(
         self, *, query: Query, params_seq: Sequence[Params], action: str

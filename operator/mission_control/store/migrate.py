@@ -18,7 +18,13 @@ import psycopg
 
 from mission_control.store.errors import MigrationError, SchemaTooOld, translate_errors
 
-__all__ = ["Migration", "apply_migrations", "check_schema", "required_version", "shipped_migrations"]
+__all__ = [
+    "Migration",
+    "apply_migrations",
+    "check_schema",
+    "required_version",
+    "shipped_migrations",
+]
 
 # Arbitrary constant shared by every migrating process ("mcmigrat" in ASCII).
 _MIGRATION_LOCK_KEY = 0x6D636D6967726174

@@ -1,0 +1,77 @@
+"""Build the configured connectors (and the inventory over them) from the settings.
+
+A connector exists only when its settings are present; half a configuration (a host without
+its token) is a start-up :class:`~mission_control.errors.ConfigError` naming the variable.
+:data:`MISSING_SETTINGS` says, per connector, what to set to enable it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+
+from mission_control.connectors import Connectors
+from mission_control.connectors.argocd import ArgoCDConnector
+from mission_control.connectors.kubernetes import KubernetesConnector
+from mission_control.connectors.prometheus import PrometheusConnector
+from mission_control.connectors.proxmox import ProxmoxConnector
+from mission_control.errors import ConfigError
+from mission_control.inventory import Inventory
+from mission_control.settings import Settings
+from mission_control.tools.base import ConnectorName
+
+__all__ = ["IN_CLUSTER_TOKEN", "MISSING_SETTINGS", "build_connectors"]
+
+#: Present when the process runs in a pod with a service account token mounted.
+IN_CLUSTER_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
+
+MISSING_SETTINGS: Mapping[ConnectorName, str] = {
+    "kubernetes": "set KUBECONFIG or run in a pod with a service account",
+    "proxmox": "set PROXMOX_HOST and PROXMOX_API_TOKEN",
+    "argocd": "set ARGOCD_URL and ARGOCD_TOKEN",
+    "prometheus": "set PROMETHEUS_URL",
+    "inventory": "configure at least one inventory source (KUBECONFIG, PROXMOX_HOST, ARGOCD_URL)",
+}
+
+
+def _require_pair(first: tuple[str, object], second: tuple[str, object]) -> bool:
+    """True when both are set, False when neither; a ConfigError for half a pair."""
+    (first_name, first_value), (second_name, second_value) = first, second
+    if (first_value is None) != (second_value is None):
+        missing = first_name if first_value is None else second_name
+        present = second_name if first_value is None else first_name
+        raise ConfigError(f"{missing}: required when {present} is set (check the environment)")
+    return first_value is not None
+
+
+def build_connectors(settings: Settings, *, in_cluster: bool | None = None) -> Connectors:
+    """Connectors for every configured system, plus the inventory when any source exists.
+
+    ``in_cluster`` overrides the detection of a mounted service account token.
+    """
+    kubernetes: KubernetesConnector | None = None
+    proxmox: ProxmoxConnector | None = None
+    argocd: ArgoCDConnector | None = None
+    prometheus: PrometheusConnector | None = None
+    if in_cluster is None:
+        in_cluster = IN_CLUSTER_TOKEN.exists()
+    if settings.kubernetes.kubeconfig is not None or in_cluster:
+        kubernetes = KubernetesConnector.from_settings(settings.kubernetes)
+    pve = settings.proxmox
+    if _require_pair(("PROXMOX_HOST", pve.host), ("PROXMOX_API_TOKEN", pve.api_token)):
+        proxmox = ProxmoxConnector.from_settings(pve)
+    argo = settings.argocd
+    if _require_pair(("ARGOCD_URL", argo.url), ("ARGOCD_TOKEN", argo.token)):
+        argocd = ArgoCDConnector.from_settings(argo)
+    if settings.prometheus.url is not None:
+        prometheus = PrometheusConnector.from_settings(settings.prometheus)
+    connectors = Connectors(
+        kubernetes=kubernetes, proxmox=proxmox, argocd=argocd, prometheus=prometheus
+    )
+    inventory = Inventory.from_connectors(
+        connectors,
+        metadata_file=settings.operator.inventory_metadata_file,
+        refresh_seconds=settings.operator.inventory_refresh_seconds,
+    )
+    return replace(connectors, inventory=inventory)

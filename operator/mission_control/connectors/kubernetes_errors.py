@@ -1,0 +1,163 @@
+"""Translation of the Kubernetes client's failures into connector errors, in one place.
+
+The official client raises :class:`kubernetes.client.ApiException` for HTTP errors (and for
+TLS failures, with status 0) and lets urllib3's exceptions through for everything on the
+socket. :func:`translate_api_error` and :func:`translate_transport_error` turn both into
+:mod:`mission_control.connectors.errors` with messages a user can act on: who may not do
+what, where (RBAC), which object is missing, which API server is unreachable. Messages
+never carry credentials: only the API server's own status message is quoted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from kubernetes.client.exceptions import ApiException
+
+from mission_control.connectors.errors import (
+    ConnectorAuthError,
+    ConnectorError,
+    ConnectorForbidden,
+    ConnectorNotFound,
+    ConnectorRequestError,
+    ConnectorUnavailable,
+)
+
+__all__ = ["Operation", "describe_identity", "translate_api_error", "translate_transport_error"]
+
+_SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
+_MESSAGE_LIMIT = 500
+_OBJECT_REPR = re.compile(r"<[^<>]* object at 0x[0-9a-f]+>:?\s*")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Operation:
+    """What a call was trying to do, in RBAC terms, so errors can say it back."""
+
+    verb: str  # get, list, patch, delete
+    resource: str  # plural resource, with subresource: "pods", "pods/log", "deployments/scale"
+    kind: str  # Pod, Deployment, ... (for "not found" messages)
+    namespace: str | None = None
+    name: str | None = None
+
+    def target(self) -> str:
+        """``deployment media/web``, ``pods in namespace media``, ``nodes``."""
+        if self.name is not None:
+            where = f"{self.namespace}/{self.name}" if self.namespace else self.name
+            return f"{self.kind.lower()} {where}"
+        if self.namespace:
+            return f"{self.resource} in namespace {self.namespace}"
+        return f"{self.resource} cluster-wide"
+
+    def scope(self) -> str:
+        return f"in namespace {self.namespace}" if self.namespace else "cluster-wide"
+
+
+def describe_identity(impersonate: str | None) -> str:
+    """How an identity reads in a message: ``service account media/agent``, ``user bob``."""
+    if impersonate is None:
+        return "the operator's own identity"
+    if impersonate.startswith(_SERVICE_ACCOUNT_PREFIX):
+        namespace, _, name = impersonate.removeprefix(_SERVICE_ACCOUNT_PREFIX).partition(":")
+        return f"service account {namespace}/{name}"
+    return f"user {impersonate}"
+
+
+def _status_message(exc: ApiException) -> str:
+    """The ``message`` of the API server's Status body, else its reason phrase."""
+    body = exc.body
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", errors="replace")
+    message = ""
+    if body:
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            message = body.strip()
+        else:
+            if isinstance(parsed, dict) and isinstance(parsed.get("message"), str):
+                message = parsed["message"]
+    if not message:
+        reason = str(exc.reason or "").strip()
+        message = reason.splitlines()[0] if reason else f"HTTP {exc.status}"
+    return message[:_MESSAGE_LIMIT]
+
+
+def _forbidden(*, op: Operation, impersonate: str | None, message: str) -> ConnectorForbidden:
+    who = describe_identity(impersonate)
+    if impersonate is not None and "cannot impersonate" in message:
+        return ConnectorForbidden(
+            f"the operator may not impersonate {who} (RBAC): grant its ClusterRole the "
+            f"impersonate verb on serviceaccounts, or remove serviceAccountName"
+        )
+    if impersonate is None:
+        fix = "grant the operator's ClusterRole this permission"
+    elif impersonate.startswith(_SERVICE_ACCOUNT_PREFIX):
+        fix = "grant it a Role or remove serviceAccountName"
+    else:
+        fix = "grant it a Role"
+    return ConnectorForbidden(f"{who} may not {op.verb} {op.resource} {op.scope()} (RBAC): {fix}")
+
+
+def _retry_after(exc: ApiException) -> float | None:
+    value = (exc.headers or {}).get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def translate_api_error(
+    exc: ApiException, *, op: Operation, impersonate: str | None, server: str
+) -> ConnectorError:
+    """Turn an HTTP error of the API server into the connector error that explains it."""
+    status = int(exc.status or 0)
+    message = _status_message(exc)
+    error: ConnectorError
+    if status == 0:  # the client reports TLS failures this way
+        error = ConnectorUnavailable(f"Kubernetes API server {server}: TLS failed: {message}")
+    elif status == 401:
+        error = ConnectorAuthError(
+            f"Kubernetes API server {server} refused the operator's credentials (401): "
+            "check KUBECONFIG or the pod's service account token"
+        )
+    elif status == 403:
+        error = _forbidden(op=op, impersonate=impersonate, message=message)
+    elif status == 404:
+        error = ConnectorNotFound(f"{op.target()} not found")
+    elif status == 429:
+        error = ConnectorUnavailable(
+            f"Kubernetes API server {server} is throttling requests (429): {message}",
+            retry_after=_retry_after(exc),
+        )
+    elif status >= 500:
+        error = ConnectorUnavailable(
+            f"Kubernetes API server {server} failed to {op.verb} {op.target()} "
+            f"({status}): {message}"
+        )
+    else:
+        error = ConnectorRequestError(
+            f"Kubernetes API rejected {op.verb} {op.target()} ({status}): {message}"
+        )
+    error.source = "kubernetes"
+    return error
+
+
+def translate_transport_error(exc: BaseException, *, server: str, timeout: float) -> ConnectorError:
+    """Turn a socket-level failure (refused, reset, timed out) into ``ConnectorUnavailable``."""
+    # urllib3 wraps the real cause (refused, timed out, reset) in MaxRetryError.reason.
+    cause = exc
+    while isinstance(getattr(cause, "reason", None), BaseException):
+        cause = cause.reason  # type: ignore[attr-defined]
+    if isinstance(cause, TimeoutError) or "Timeout" in type(cause).__name__:
+        error = ConnectorUnavailable(
+            f"Kubernetes API server {server} did not answer within {timeout:g}s"
+        )
+    else:
+        # Drop urllib3's object reprs ("<HTTPSConnection object at 0x...>: ") from the text.
+        text = _OBJECT_REPR.sub("", str(cause)) or type(cause).__name__
+        error = ConnectorUnavailable(f"Kubernetes API server {server} is unreachable: {text}")
+    error.source = "kubernetes"
+    return error

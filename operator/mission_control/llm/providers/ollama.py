@@ -1,0 +1,290 @@
+"""Ollama (``/api/chat``) through the ``ollama`` AsyncClient.
+
+Ollama's tool schema carries, per property, only ``type``, ``items``, ``description`` and
+``enum`` (the client library drops anything else). :func:`ollama_parameters` therefore
+lowers a JSON schema to that shape on purpose: ``$ref`` is inlined, ``Optional`` unions
+collapse to their type, and constraints (minimum, pattern, default, nested fields) are
+written into the description so the model still learns them. Ollama gives tool calls no
+ids, so ids are made here; tool results are tied to calls by tool name.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import httpx
+import ollama
+import pydantic
+
+from mission_control.llm.errors import (
+    AuthenticationFailed,
+    BadRequest,
+    BadResponse,
+    ModelNotFound,
+    ProviderError,
+    ProviderTimeout,
+    ProviderUnavailable,
+    RateLimited,
+)
+from mission_control.llm.messages import (
+    AssistantMessage,
+    FinishReason,
+    LLMResponse,
+    Message,
+    SystemMessage,
+    ToolCall,
+    ToolDefinition,
+    ToolResultMessage,
+    Usage,
+    UserMessage,
+    new_tool_call_id,
+)
+from mission_control.llm.provider import ProviderHealth, call_provider, check_provider
+from mission_control.settings import Provider
+
+__all__ = ["OllamaProvider", "ollama_parameters", "to_ollama_messages"]
+
+_HINTS = {
+    "minimum": "minimum {}",
+    "maximum": "maximum {}",
+    "exclusiveMinimum": "greater than {}",
+    "exclusiveMaximum": "less than {}",
+    "minLength": "at least {} characters",
+    "maxLength": "at most {} characters",
+    "pattern": "matching {}",
+    "format": "format {}",
+    "minItems": "at least {} items",
+    "maxItems": "at most {} items",
+    "default": "default {}",
+}
+
+
+class OllamaProvider:
+    """Chat with models on one Ollama server."""
+
+    def __init__(
+        self, *, base_url: str, model: str, timeout: float, num_ctx: int | None = None
+    ) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._model = model
+        self._timeout = timeout
+        self._options: dict[str, Any] = {} if num_ctx is None else {"num_ctx": num_ctx}
+        self._client = ollama.AsyncClient(host=self._base_url, timeout=timeout)
+
+    @property
+    def name(self) -> Provider:
+        return "ollama"
+
+    @property
+    def default_model(self) -> str:
+        return self._model
+
+    async def complete(
+        self,
+        *,
+        messages: Sequence[Message],
+        tools: Sequence[ToolDefinition] = (),
+        model: str | None = None,
+        deadline: float | None = None,
+    ) -> LLMResponse:
+        model = model or self._model
+        wire_messages = to_ollama_messages(messages)
+        wire_tools = [_tool(tool) for tool in tools]
+        reply, latency = await call_provider(
+            lambda: self._client.chat(
+                model=model,
+                messages=wire_messages,
+                tools=wire_tools,
+                stream=False,
+                options=self._options or None,
+            ),
+            provider="ollama",
+            timeout=self._timeout,
+            deadline=deadline,
+            translate=functools.partial(self._translate, model=model),
+        )
+        return _response(reply, model=model, latency=latency)
+
+    async def check(self) -> ProviderHealth:
+        async def probe() -> str | None:
+            listing = await self._client.list()
+            names = {entry.model for entry in listing.models if entry.model}
+            wanted = self._model if ":" in self._model else f"{self._model}:latest"
+            if self._model in names or wanted in names:
+                return None
+            return (
+                f"ollama: model {self._model!r} is not pulled on {self._base_url}; "
+                f"run `ollama pull {self._model}` there (or set OLLAMA_MODEL)"
+            )
+
+        return await check_provider(
+            probe,
+            provider="ollama",
+            timeout=min(self._timeout, 10.0),
+            translate=functools.partial(self._translate, model=self._model),
+        )
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    def _translate(self, exc: Exception, *, model: str) -> ProviderError | None:
+        """The one place where the ``ollama`` library's exceptions become ours."""
+        if isinstance(exc, ollama.ResponseError):
+            status, detail = exc.status_code, exc.error
+            if status == 404 and "model" in detail:
+                return ModelNotFound(
+                    f"ollama: {detail}; run `ollama pull {model}` on {self._base_url}"
+                )
+            if status in (401, 403):
+                return AuthenticationFailed(f"ollama: {self._base_url} refused access: {detail}")
+            if status == 429:
+                return RateLimited(f"ollama: too many requests: {detail}")
+            if status >= 500 or status < 0:
+                return ProviderUnavailable(f"ollama: server error {status}: {detail}")
+            return BadRequest(f"ollama rejected the request ({status}): {detail}")
+        if isinstance(exc, ConnectionError):  # the library's translation of httpx.ConnectError
+            return ProviderUnavailable(
+                f"ollama: cannot connect to {self._base_url} (OLLAMA_BASE_URL); is Ollama running?"
+            )
+        if isinstance(exc, httpx.TimeoutException):
+            return ProviderTimeout(f"ollama: no answer from {self._base_url} in time")
+        if isinstance(exc, httpx.TransportError):
+            return ProviderUnavailable(f"ollama: connection to {self._base_url} failed: {exc}")
+        if isinstance(exc, ollama.RequestError):
+            return BadRequest(f"ollama: invalid request: {exc.error}")
+        if isinstance(exc, (pydantic.ValidationError, json.JSONDecodeError)):
+            return BadResponse(f"ollama: unreadable answer from {self._base_url}: {exc}")
+        return None
+
+
+def to_ollama_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
+    """Neutral messages as ``/api/chat`` messages."""
+    wire: list[dict[str, Any]] = []
+    for message in messages:
+        match message:
+            case SystemMessage() | UserMessage():
+                wire.append({"role": message.role, "content": message.content})
+            case AssistantMessage():
+                entry: dict[str, Any] = {"role": "assistant", "content": message.content}
+                if message.tool_calls:
+                    entry["tool_calls"] = [
+                        {"function": {"name": call.name, "arguments": call.arguments}}
+                        for call in message.tool_calls
+                    ]
+                wire.append(entry)
+            case ToolResultMessage():
+                content = f"Error: {message.content}" if message.is_error else message.content
+                wire.append({"role": "tool", "tool_name": message.name, "content": content})
+    return wire
+
+
+def _tool(tool: ToolDefinition) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "function": {
+            "name": tool.name,
+            "description": tool.description,
+            "parameters": ollama_parameters(tool.parameters),
+        },
+    }
+
+
+def ollama_parameters(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON object schema lowered to what Ollama's tool format can carry."""
+    defs: Mapping[str, Any] = schema.get("$defs", {})
+    properties = {
+        name: _lower(_resolve(prop, defs), defs)
+        for name, prop in schema.get("properties", {}).items()
+    }
+    lowered: dict[str, Any] = {"type": "object", "properties": properties}
+    if schema.get("required"):
+        lowered["required"] = list(schema["required"])
+    return lowered
+
+
+def _resolve(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> dict[str, Any]:
+    """``schema`` with a top-level ``$ref`` into ``$defs`` replaced by its target."""
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        target = dict(defs.get(ref.removeprefix("#/$defs/"), {}))
+        return {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+    return dict(schema)
+
+
+def _inline(value: Any, defs: Mapping[str, Any]) -> Any:
+    """``value`` with every ``$ref`` inlined (for ``items``, which Ollama passes through)."""
+    if isinstance(value, Mapping):
+        resolved = _resolve(value, defs)
+        return {key: _inline(item, defs) for key, item in resolved.items()}
+    if isinstance(value, list):
+        return [_inline(item, defs) for item in value]
+    return value
+
+
+def _lower(prop: dict[str, Any], defs: Mapping[str, Any]) -> dict[str, Any]:
+    variants = prop.get("anyOf") or prop.get("oneOf")
+    if variants:
+        options = [_resolve(option, defs) for option in variants]
+        concrete = [option for option in options if option.get("type") != "null"]
+        rest = {key: value for key, value in prop.items() if key not in ("anyOf", "oneOf")}
+        if len(concrete) == 1:
+            prop = {**concrete[0], **rest}
+        else:
+            prop = {**rest, "type": [option.get("type", "string") for option in concrete]}
+    lowered: dict[str, Any] = {}
+    if "type" in prop:
+        lowered["type"] = prop["type"]
+    if "enum" in prop:
+        lowered["enum"] = list(prop["enum"])
+    elif "const" in prop:
+        lowered["enum"] = [prop["const"]]
+    if "items" in prop:
+        lowered["items"] = _inline(prop["items"], defs)
+    hints = [template.format(json.dumps(prop[key])) for key, template in _HINTS.items() if key in prop]
+    if prop.get("type") == "object" and "properties" in prop:
+        fields = ", ".join(
+            f"{name} ({_resolve(sub, defs).get('type', 'any')})"
+            for name, sub in prop["properties"].items()
+        )
+        hints.append(f"an object with fields {fields}")
+    description = str(prop.get("description", ""))
+    if hints:
+        description = f"{description} ({'; '.join(hints)})".strip()
+    if description:
+        lowered["description"] = description
+    return lowered
+
+
+def _response(reply: ollama.ChatResponse, *, model: str, latency: float) -> LLMResponse:
+    message = reply.message
+    calls = tuple(
+        ToolCall(
+            id=new_tool_call_id(),
+            name=call.function.name,
+            arguments=dict(call.function.arguments),
+        )
+        for call in message.tool_calls or ()
+    )
+    if reply.done_reason == "length":
+        finish = FinishReason.LENGTH
+    elif calls:
+        finish = FinishReason.TOOL_CALLS
+    elif reply.done_reason in (None, "stop"):
+        finish = FinishReason.STOP
+    else:
+        finish = FinishReason.OTHER
+    return LLMResponse(
+        provider="ollama",
+        model=reply.model or model,
+        text=message.content or "",
+        tool_calls=calls,
+        usage=Usage(
+            prompt_tokens=reply.prompt_eval_count or 0, completion_tokens=reply.eval_count or 0
+        ),
+        finish_reason=finish,
+        latency_seconds=latency,
+        raw=reply.model_dump(mode="json", exclude_none=True),
+    )

@@ -1,0 +1,92 @@
+"""PostgreSQL persistence: the run journal, tool calls, token usage, the audit log, inventory.
+
+Contract:
+
+- Only this package talks to PostgreSQL, through psycopg 3 (async) and one connection pool per
+  process. Every statement uses bound parameters.
+- It speaks typed records (:mod:`.records`), never rows; psycopg's exceptions are translated
+  in one place (:mod:`.errors`): :class:`JournalUnavailable` is temporary (wait and retry),
+  everything else is permanent.
+- The schema comes from versioned SQL migrations applied by ``mission-control migrate``;
+  :meth:`Store.open` refuses a database whose schema is older than this code needs
+  (:class:`SchemaTooOld`).
+- Journal ``seq`` numbers are 1..N per run without gaps, even with concurrent appenders; each
+  committed event is announced with ``NOTIFY mc_task_events`` ``{"run_uid", "seq"}``.
+- A tool call's intent is durable before :meth:`ToolCalls.record_intent` returns.
+- ``audit_entries`` rejects UPDATE, DELETE and TRUNCATE in the database itself, and every entry
+  carries the hash of the one before it (:mod:`.audit_chain`).
+- Inventory rows are never deleted: items gone from their source are marked removed.
+"""
+
+from mission_control.store.api import Store
+from mission_control.store.audit_chain import GENESIS_HASH, canonical_form, entry_hash
+from mission_control.store.conversation import MESSAGES_KEY
+from mission_control.store.errors import (
+    InvalidTransition,
+    JournalUnavailable,
+    MigrationError,
+    RecordNotFound,
+    SchemaTooOld,
+    StoreError,
+    StoreRejected,
+)
+from mission_control.store.journal import EVENTS_CHANNEL
+from mission_control.store.migrate import apply_migrations, required_version
+from mission_control.store.records import (
+    AuditEntry,
+    Conversation,
+    EventNotice,
+    InventoryItem,
+    InventoryKind,
+    InventoryRecord,
+    InventorySnapshot,
+    JournalEvent,
+    RunRecord,
+    RunSnapshot,
+    SnapshotCounts,
+    TaskRecord,
+    TaskSnapshot,
+    ToolCallRecord,
+    ToolDefinition,
+    UsageEntry,
+    UsageSum,
+    UsageTotal,
+    VerifyResult,
+)
+
+__all__ = [
+    "EVENTS_CHANNEL",
+    "GENESIS_HASH",
+    "MESSAGES_KEY",
+    "AuditEntry",
+    "Conversation",
+    "EventNotice",
+    "InvalidTransition",
+    "InventoryItem",
+    "InventoryKind",
+    "InventoryRecord",
+    "InventorySnapshot",
+    "JournalEvent",
+    "JournalUnavailable",
+    "MigrationError",
+    "RecordNotFound",
+    "RunRecord",
+    "RunSnapshot",
+    "SchemaTooOld",
+    "SnapshotCounts",
+    "Store",
+    "StoreError",
+    "StoreRejected",
+    "TaskRecord",
+    "TaskSnapshot",
+    "ToolCallRecord",
+    "ToolDefinition",
+    "UsageEntry",
+    "UsageSum",
+    "UsageTotal",
+    "VerifyResult",
+    "apply_migrations",
+    "canonical_form",
+    "entry_hash",
+    "required_version",
+]

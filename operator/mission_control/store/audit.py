@@ -1,0 +1,120 @@
+"""The audit log: append-only (enforced by triggers) and hash-chained (computed here).
+
+Writers serialise on a transaction-scoped advisory lock, take the next id and the chain head
+under it, and insert before releasing it, so chain order is id order and has no forks no
+matter how many processes write at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from mission_control.store.audit_chain import GENESIS_HASH, ChainChecker, entry_hash
+from mission_control.store.database import Database
+from mission_control.store.errors import StoreError
+from mission_control.store.records import ActorKind, AuditEntry, VerifyResult
+
+__all__ = ["Audit"]
+
+# Arbitrary constant shared by every audit writer ("mcaudit!" in ASCII).
+_CHAIN_LOCK_KEY = 0x6D63617564697421
+_VERIFY_BATCH = 1000
+
+_COLUMNS = """id, actor, actor_kind, action, target, decision, outcome, run_uid, namespace,
+details, created_at, prev_hash, hash"""
+
+# Under the lock: the chain head, the next id, and the details and time exactly as they will
+# read back from the table (jsonb normalises numbers and key order), so the hash computed now
+# is the hash ``verify`` recomputes later.
+_PREPARE = """
+SELECT coalesce((SELECT hash FROM audit_entries ORDER BY id DESC LIMIT 1), %(genesis)s),
+       nextval(pg_get_serial_sequence('audit_entries', 'id')),
+       %(details)s::jsonb,
+       clock_timestamp()
+"""
+
+_INSERT = f"""
+INSERT INTO audit_entries ({_COLUMNS})
+VALUES (%(id)s, %(actor)s, %(actor_kind)s, %(action)s, %(target)s, %(decision)s, %(outcome)s,
+        %(run_uid)s, %(namespace)s, %(details)s, %(created_at)s, %(prev_hash)s, %(hash)s)
+"""
+
+
+class Audit:
+    """Appends to and verifies the tamper-evident audit trail."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def append(
+        self,
+        *,
+        actor: str,
+        actor_kind: ActorKind,
+        action: str,
+        target: str,
+        decision: str = "",
+        outcome: str = "",
+        run_uid: str | None = None,
+        namespace: str = "",
+        details: Mapping[str, Any] | None = None,
+    ) -> AuditEntry:
+        """Add one entry at the head of the chain and return it as stored."""
+        async with (
+            self._db.connection(action="append to the audit log") as conn,
+            conn.transaction(),
+        ):
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_CHAIN_LOCK_KEY,))
+            cursor = await conn.execute(
+                _PREPARE, {"genesis": GENESIS_HASH, "details": Jsonb(dict(details or {}))}
+            )
+            head = await cursor.fetchone()
+            if head is None:
+                raise StoreError("could not append to the audit log: no chain head row")
+            prev_hash, next_id, stored_details, now = head
+            unsigned = AuditEntry(
+                id=next_id,
+                actor=actor,
+                actor_kind=actor_kind,
+                action=action,
+                target=target,
+                decision=decision,
+                outcome=outcome,
+                run_uid=run_uid,
+                namespace=namespace,
+                details=stored_details,
+                created_at=now,
+                prev_hash=prev_hash,
+                hash="",
+            )
+            entry = dataclasses.replace(unsigned, hash=entry_hash(unsigned))
+            params = dataclasses.asdict(entry)
+            params["details"] = Jsonb(entry.details)
+            await conn.execute(_INSERT, params)
+        return entry
+
+    async def entries(
+        self, *, after_id: int = 0, run_uid: str | None = None, limit: int = 100
+    ) -> list[AuditEntry]:
+        """Entries with ``id > after_id`` in chain order, optionally only one run's."""
+        return await self._db.fetch_all(
+            row=AuditEntry,
+            query=f"SELECT {_COLUMNS} FROM audit_entries WHERE id > %(after)s "
+            "AND (%(run_uid)s::text IS NULL OR run_uid = %(run_uid)s) ORDER BY id LIMIT %(limit)s",
+            params={"after": after_id, "run_uid": run_uid, "limit": limit},
+            action="read the audit log",
+        )
+
+    async def verify(self) -> VerifyResult:
+        """Walk the whole chain in order and report the first broken link, if any."""
+        checker = ChainChecker()
+        after = 0
+        while True:
+            batch = await self.entries(after_id=after, limit=_VERIFY_BATCH)
+            if not batch or not checker.feed(batch):
+                return checker.result()
+            after = batch[-1].id

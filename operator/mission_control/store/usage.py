@@ -1,0 +1,103 @@
+"""Token usage: one row per LLM request, summed for the usage endpoint and daily budgets.
+
+Days are UTC days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from mission_control.store.database import Database
+from mission_control.store.records import UsageEntry, UsageSum, UsageTotal
+
+__all__ = ["Usage"]
+
+_SUMS = """
+count(*)::integer AS requests,
+coalesce(sum(prompt_tokens), 0)::bigint AS prompt_tokens,
+coalesce(sum(completion_tokens), 0)::bigint AS completion_tokens,
+coalesce(sum(prompt_tokens + completion_tokens), 0)::bigint AS total_tokens,
+coalesce(sum(cost_usd), 0) AS cost_usd
+"""
+
+# Optional filters stay bound parameters: NULL means "any".
+_TOTALS = f"""
+SELECT (created_at AT TIME ZONE 'UTC')::date AS day, provider, model, {_SUMS}
+FROM token_usage
+WHERE (%(since)s::timestamptz IS NULL OR created_at >= %(since)s)
+  AND (%(until)s::timestamptz IS NULL OR created_at < %(until)s)
+  AND (%(namespace)s::text IS NULL OR namespace = %(namespace)s)
+  AND (%(task)s::text IS NULL OR task = %(task)s)
+GROUP BY 1, 2, 3
+ORDER BY 1, 2, 3
+"""
+
+_DAY_SUM = f"""
+SELECT {_SUMS} FROM token_usage WHERE namespace = %s AND created_at >= %s AND created_at < %s
+"""
+_RUN_SUM = f"SELECT {_SUMS} FROM token_usage WHERE run_uid = %s"
+
+
+class Usage:
+    """Records token usage and answers "how much" questions about it."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def record(self, entry: UsageEntry, *, at: dt.datetime | None = None) -> int:
+        """Store the usage of one request (at ``at``, default now); returns the row id."""
+        value = await self._db.fetch_value(
+            query="""
+            INSERT INTO token_usage (run_uid, request_id, provider, model, namespace, task,
+                                     prompt_tokens, completion_tokens, cost_usd, created_at)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, coalesce(%s, now()))
+            RETURNING id
+            """,
+            params=(
+                entry.run_uid,
+                entry.request_id,
+                entry.provider,
+                entry.model,
+                entry.namespace,
+                entry.task,
+                entry.prompt_tokens,
+                entry.completion_tokens,
+                entry.cost_usd,
+                at,
+            ),
+            action="record token usage",
+        )
+        return int(value)
+
+    async def totals(
+        self,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        namespace: str | None = None,
+        task: str | None = None,
+    ) -> list[UsageTotal]:
+        """Sums per UTC day, provider and model for requests in ``[since, until)``."""
+        return await self._db.fetch_all(
+            row=UsageTotal,
+            query=_TOTALS,
+            params={"since": since, "until": until, "namespace": namespace, "task": task},
+            action="sum token usage",
+        )
+
+    async def day_total(self, *, namespace: str, day: dt.date | None = None) -> UsageSum:
+        """Sums for one namespace over one UTC day (default today), for daily budgets."""
+        day = day or dt.datetime.now(dt.UTC).date()
+        start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+        return await self._db.fetch_returned(
+            row=UsageSum,
+            query=_DAY_SUM,
+            params=(namespace, start, start + dt.timedelta(days=1)),
+            action="sum token usage",
+        )
+
+    async def run_total(self, run_uid: str) -> UsageSum:
+        """Sums for one run, for per-run budgets."""
+        return await self._db.fetch_returned(
+            row=UsageSum, query=_RUN_SUM, params=(run_uid,), action="sum token usage"
+        )
