@@ -8,6 +8,7 @@ import click
 
 from mission_control import __version__
 from mission_control.errors import ConfigError
+from mission_control.settings import load_settings
 
 __all__ = ["main"]
 
@@ -38,7 +39,20 @@ def sidecar() -> None:
 @cli.command()
 def migrate() -> None:
     """Apply the PostgreSQL schema migrations to DATABASE_URL (idempotent, concurrency-safe)."""
-    _not_built("migrate")
+    # Imported here so that the other commands start without loading the database driver.
+    import asyncio
+
+    from mission_control.store import StoreError, apply_migrations, required_version
+
+    url = _database_url()
+    try:
+        applied = asyncio.run(apply_migrations(url))
+    except StoreError as exc:
+        click.echo(f"migrate failed: {exc}", err=True)
+        sys.exit(1)
+    for migration in applied:
+        click.echo(f"applied {migration.version:04d}_{migration.name}")
+    click.echo(f"schema is at version {required_version()}")
 
 
 @cli.group()
@@ -49,7 +63,33 @@ def audit() -> None:
 @audit.command("verify")
 def audit_verify() -> None:
     """Walk the audit hash chain; exit 1 and name the first broken link if any."""
-    _not_built("audit verify")
+    import asyncio  # see migrate
+
+    from mission_control.store import Store, StoreError, VerifyResult
+
+    async def verify(url: str) -> VerifyResult:
+        async with Store.open(url, min_size=1, max_size=1) as store:
+            return await store.audit.verify()
+
+    try:
+        result = asyncio.run(verify(_database_url()))
+    except StoreError as exc:
+        click.echo(f"audit verify failed: {exc}", err=True)
+        sys.exit(1)
+    if not result.ok:
+        click.echo(
+            f"audit chain broken at entry {result.first_broken_id}: {result.what_differs}",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo(f"audit chain intact: {result.checked} entries verified")
+
+
+def _database_url() -> str:
+    database = load_settings().database
+    if database.database_url is None:
+        raise ConfigError("DATABASE_URL: is not set (the libpq URL of the PostgreSQL database)")
+    return database.database_url.get_secret_value()
 
 
 def main() -> None:

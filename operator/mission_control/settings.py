@@ -121,6 +121,14 @@ class OllamaSettings(BaseSettings):
     base_url: AnyHttpUrl | None = Field(default=None, description="e.g. http://ollama:11434")
     model: str = Field(default="llama3.1", description="Default model name.")
     requests_per_minute: int = Field(default=0, ge=0, description="0 means unlimited.")
+    timeout_seconds: float = Field(
+        default=300.0, gt=0, description="Seconds one request may take (local models load slowly)."
+    )
+    num_ctx: int | None = Field(
+        default=None,
+        ge=256,
+        description="Context window in tokens (options.num_ctx); unset: the model's.",
+    )
 
 
 class GeminiSettings(BaseSettings):
@@ -131,6 +139,7 @@ class GeminiSettings(BaseSettings):
     model: str = Field(default="gemini-2.0-flash", description="Default model name.")
     base_url: AnyHttpUrl | None = Field(default=None, description="Override of the API endpoint.")
     requests_per_minute: int = Field(default=15, ge=0, description="Free tier: 15/min.")
+    timeout_seconds: float = Field(default=120.0, gt=0, description="Seconds one request may take.")
 
 
 class AnthropicSettings(BaseSettings):
@@ -141,17 +150,25 @@ class AnthropicSettings(BaseSettings):
     model: str = Field(default="claude-sonnet-4-5", description="Default model name.")
     base_url: AnyHttpUrl | None = Field(default=None, description="Override of the API endpoint.")
     requests_per_minute: int = Field(default=50, ge=0, description="0 means unlimited.")
+    timeout_seconds: float = Field(default=120.0, gt=0, description="Seconds one request may take.")
+    max_tokens: int = Field(
+        default=4096, ge=1, description="Most tokens one answer may have (required by the API)."
+    )
 
 
 class OperatorSettings(BaseSettings):
     """Behaviour of the operator process."""
 
     model_config = _section("MC_")
-    default_provider: Provider = Field(default="ollama", description="Provider when a Task names none.")
+    default_provider: Provider = Field(
+        default="ollama", description="Provider when a Task names none."
+    )
     max_concurrent_runs: int = Field(default=20, ge=1, le=1000, description="Active runs at once.")
     prices_file: Path | None = Field(default=None, description="YAML overriding the price table.")
     inventory_metadata_file: Path | None = Field(default=None, description="Static metadata YAML.")
-    inventory_refresh_seconds: int = Field(default=60, ge=5, description="Inventory refresh period.")
+    inventory_refresh_seconds: int = Field(
+        default=60, ge=5, description="Inventory refresh period."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", validation_alias="LOG_LEVEL"
     )
@@ -217,7 +234,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                 values = {
                     key[len(prefix) :].lower(): value
                     for key, value in environ.items()
-                    if key.upper().startswith(prefix) and key[len(prefix) :].lower() in model.model_fields
+                    if key.upper().startswith(prefix)
+                    and key[len(prefix) :].lower() in model.model_fields
                 }
                 for field, info in model.model_fields.items():
                     alias = info.validation_alias
@@ -227,5 +245,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         except ValidationError as exc:
             first = exc.errors()[0]
             variable = _variable_name(prefix, first["loc"], model)
-            raise ConfigError(f"{variable}: {first['msg']} (check the environment or .env)") from None
+            raise ConfigError(
+                f"{variable}: {first['msg']} (check the environment or .env)"
+            ) from None
     return Settings(**sections)  # type: ignore[arg-type]

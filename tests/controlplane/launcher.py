@@ -15,7 +15,6 @@ Run ``python -m tests.controlplane.launcher DIR`` to start one and keep it runni
 from __future__ import annotations
 
 import json
-import os
 import ssl
 import subprocess
 import sys
@@ -27,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support.pki import CertificateAuthority, KeyPair, write_rsa_key_pair
-from tests.support.processes import free_port, stop_process, tail, wait_until
+from tests.support.processes import die_with_parent, free_port, stop_process, tail, wait_until
 
 __all__ = ["Cluster", "LocalControlPlane", "build_binaries"]
 
@@ -115,56 +114,75 @@ class LocalControlPlane:
         ca = CertificateAuthority(pki)
         serving = ca.serving(
             "apiserver",
-            hosts=("127.0.0.1", "localhost", "10.96.0.1", "kubernetes", "kubernetes.default",
-                   "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"),
+            hosts=(
+                "127.0.0.1",
+                "localhost",
+                "10.96.0.1",
+                "kubernetes",
+                "kubernetes.default",
+                "kubernetes.default.svc",
+                "kubernetes.default.svc.cluster.local",
+            ),
         )
-        admin = ca.issue("admin", common_name="admin", organizations=("system:masters",), client=True)
-        kcm = ca.issue("controller-manager", common_name="system:kube-controller-manager", client=True)
+        admin = ca.issue(
+            "admin", common_name="admin", organizations=("system:masters",), client=True
+        )
+        kcm = ca.issue(
+            "controller-manager", common_name="system:kube-controller-manager", client=True
+        )
         kubelet_client = ca.issue(
-            "apiserver-kubelet-client", common_name="kube-apiserver-kubelet-client",
-            organizations=("system:masters",), client=True,
+            "apiserver-kubelet-client",
+            common_name="kube-apiserver-kubelet-client",
+            organizations=("system:masters",),
+            client=True,
         )
         sa_keys = write_rsa_key_pair(pki, "service-account")
 
         etcd_port, peer_port, api_port, kcm_port = (free_port() for _ in range(4))
         server = f"https://127.0.0.1:{api_port}"
-        self._spawn("etcd", [
-            str(bin_dir / "etcd"),
-            "--name=default",
-            f"--data-dir={self.workdir / 'etcd'}",
-            f"--listen-client-urls=http://127.0.0.1:{etcd_port}",
-            f"--advertise-client-urls=http://127.0.0.1:{etcd_port}",
-            f"--listen-peer-urls=http://127.0.0.1:{peer_port}",
-            f"--initial-advertise-peer-urls=http://127.0.0.1:{peer_port}",
-            f"--initial-cluster=default=http://127.0.0.1:{peer_port}",
-            "--unsafe-no-fsync",
-            "--log-level=warn",
-        ])
-        self._spawn("kube-apiserver", [
-            str(bin_dir / "kube-apiserver"),
-            f"--etcd-servers=http://127.0.0.1:{etcd_port}",
-            "--bind-address=127.0.0.1",
-            "--advertise-address=127.0.0.1",
-            # The endpoint reconciler refuses loopback addresses; nothing here needs the
-            # kubernetes Service endpoints, so turn it off (as envtest does).
-            "--endpoint-reconciler-type=none",
-            f"--secure-port={api_port}",
-            f"--cert-dir={pki}",
-            f"--tls-cert-file={serving.cert}",
-            f"--tls-private-key-file={serving.key}",
-            f"--client-ca-file={ca.cert}",
-            "--authorization-mode=RBAC",
-            f"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-            f"--service-account-key-file={sa_keys.cert}",
-            f"--service-account-signing-key-file={sa_keys.key}",
-            f"--service-cluster-ip-range={SERVICE_CIDR}",
-            "--disable-admission-plugins=ServiceAccount",
-            "--allow-privileged=true",
-            "--kubelet-preferred-address-types=InternalIP,Hostname",
-            f"--kubelet-client-certificate={kubelet_client.cert}",
-            f"--kubelet-client-key={kubelet_client.key}",
-            "--v=1",
-        ])
+        self._spawn(
+            "etcd",
+            [
+                str(bin_dir / "etcd"),
+                "--name=default",
+                f"--data-dir={self.workdir / 'etcd'}",
+                f"--listen-client-urls=http://127.0.0.1:{etcd_port}",
+                f"--advertise-client-urls=http://127.0.0.1:{etcd_port}",
+                f"--listen-peer-urls=http://127.0.0.1:{peer_port}",
+                f"--initial-advertise-peer-urls=http://127.0.0.1:{peer_port}",
+                f"--initial-cluster=default=http://127.0.0.1:{peer_port}",
+                "--unsafe-no-fsync",
+                "--log-level=warn",
+            ],
+        )
+        self._spawn(
+            "kube-apiserver",
+            [
+                str(bin_dir / "kube-apiserver"),
+                f"--etcd-servers=http://127.0.0.1:{etcd_port}",
+                "--bind-address=127.0.0.1",
+                "--advertise-address=127.0.0.1",
+                # The endpoint reconciler refuses loopback addresses; nothing here needs the
+                # kubernetes Service endpoints, so turn it off (as envtest does).
+                "--endpoint-reconciler-type=none",
+                f"--secure-port={api_port}",
+                f"--cert-dir={pki}",
+                f"--tls-cert-file={serving.cert}",
+                f"--tls-private-key-file={serving.key}",
+                f"--client-ca-file={ca.cert}",
+                "--authorization-mode=RBAC",
+                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+                f"--service-account-key-file={sa_keys.cert}",
+                f"--service-account-signing-key-file={sa_keys.key}",
+                f"--service-cluster-ip-range={SERVICE_CIDR}",
+                "--disable-admission-plugins=ServiceAccount",
+                "--allow-privileged=true",
+                "--kubelet-preferred-address-types=InternalIP,Hostname",
+                f"--kubelet-client-certificate={kubelet_client.cert}",
+                f"--kubelet-client-key={kubelet_client.key}",
+                "--v=1",
+            ],
+        )
         self.cluster = Cluster(
             kubeconfig=self._write_kubeconfig("admin.kubeconfig", server=server, ca=ca, user=admin),
             kubectl_path=str(bin_dir / "kubectl"),
@@ -173,23 +191,34 @@ class LocalControlPlane:
         )
         wait_until(
             lambda: self._get(server, "/readyz", ca=ca, user=admin) == 200,
-            timeout=START_TIMEOUT, what=f"kube-apiserver /readyz at {server}", alive=self._dead,
+            timeout=START_TIMEOUT,
+            what=f"kube-apiserver /readyz at {server}",
+            alive=self._dead,
         )
-        self._spawn("kube-controller-manager", [
-            str(bin_dir / "kube-controller-manager"),
-            f"--kubeconfig={self._write_kubeconfig('kcm.kubeconfig', server=server, ca=ca, user=kcm)}",
-            f"--controllers={','.join(CONTROLLERS)}",
-            "--bind-address=127.0.0.1",
-            f"--secure-port={kcm_port}",
-            "--leader-elect=false",
-            f"--service-account-private-key-file={sa_keys.key}",
-            f"--root-ca-file={ca.cert}",
-            f"--cert-dir={self.workdir / 'kcm-certs'}",
-            "--v=1",
-        ])
+        kcm_kubeconfig = self._write_kubeconfig("kcm.kubeconfig", server=server, ca=ca, user=kcm)
+        self._spawn(
+            "kube-controller-manager",
+            [
+                str(bin_dir / "kube-controller-manager"),
+                f"--kubeconfig={kcm_kubeconfig}",
+                f"--controllers={','.join(CONTROLLERS)}",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={kcm_port}",
+                "--leader-elect=false",
+                # Each controller uses its own service account and bootstrap RBAC role, as in a
+                # real cluster (the namespace controller needs deletecollection everywhere).
+                "--use-service-account-credentials=true",
+                f"--service-account-private-key-file={sa_keys.key}",
+                f"--root-ca-file={ca.cert}",
+                f"--cert-dir={self.workdir / 'kcm-certs'}",
+                "--v=1",
+            ],
+        )
         wait_until(
             lambda: self._get(server, "/api/v1/namespaces/default", ca=ca, user=admin) == 200,
-            timeout=START_TIMEOUT, what="the default namespace", alive=self._dead,
+            timeout=START_TIMEOUT,
+            what="the default namespace",
+            alive=self._dead,
         )
         return self.cluster
 
@@ -210,8 +239,13 @@ class LocalControlPlane:
     def _spawn(self, name: str, command: list[str]) -> None:
         log = (self.workdir / f"{name}.log").open("wb")
         self._processes[name] = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, cwd=self.workdir,
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=self.workdir,
+            preexec_fn=die_with_parent,
         )
         log.close()
 
@@ -242,10 +276,18 @@ class LocalControlPlane:
         config = {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": "local", "cluster": {
-                "server": server, "certificate-authority": str(ca.cert)}}],
-            "users": [{"name": "user", "user": {
-                "client-certificate": str(user.cert), "client-key": str(user.key)}}],
+            "clusters": [
+                {
+                    "name": "local",
+                    "cluster": {"server": server, "certificate-authority": str(ca.cert)},
+                }
+            ],
+            "users": [
+                {
+                    "name": "user",
+                    "user": {"client-certificate": str(user.cert), "client-key": str(user.key)},
+                }
+            ],
             "contexts": [{"name": "local", "context": {"cluster": "local", "user": "user"}}],
             "current-context": "local",
         }

@@ -70,7 +70,9 @@ class Reply:
             headers.setdefault("Content-Type", "application/json")
             return json.dumps(body).encode(), headers
         if isinstance(body, Iterable):
-            return (chunk if isinstance(chunk, bytes) else str(chunk).encode() for chunk in body), headers
+            return (
+                chunk if isinstance(chunk, bytes) else str(chunk).encode() for chunk in body
+            ), headers
         raise TypeError(f"unsupported reply body {type(body).__name__}")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import signal
 import socket
@@ -10,7 +12,19 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["free_port", "stop_process", "tail", "wait_until"]
+__all__ = ["die_with_parent", "free_port", "stop_process", "tail", "wait_until"]
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """``preexec_fn`` for servers we start: the kernel kills them if the test process dies.
+
+    Without it a killed test run (timeout, Ctrl-C twice) would leave etcd and the API
+    server running on the machine.
+    """
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def free_port() -> int:
@@ -58,10 +72,13 @@ def stop_process(process: subprocess.Popen[bytes], *, grace: float = 10.0) -> No
         process.wait(timeout=grace)
 
 
-def tail(path: Path, *, lines: int = 40) -> str:
-    """The last ``lines`` lines of a log file (empty when missing)."""
+def tail(path: Path, *, lines: int = 40, width: int = 400) -> str:
+    """The last ``lines`` lines of a log file, each cut to ``width`` characters."""
     try:
         text = path.read_text(errors="replace")
     except FileNotFoundError:
         return ""
-    return "\n".join(text.splitlines()[-lines:])
+    return "\n".join(
+        line if len(line) <= width else line[:width] + " [...]"
+        for line in text.splitlines()[-lines:]
+    )

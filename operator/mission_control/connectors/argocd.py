@@ -188,7 +188,9 @@ def _to_application(wire: _Application) -> ArgoApplication:
         health_message=status.health.message,
         automated_sync=bool(wire.spec.sync_policy and wire.spec.sync_policy.automated is not None),
         conditions=tuple(
-            ArgoCondition(type=c.type, message=c.message, last_transition_time=c.last_transition_time)
+            ArgoCondition(
+                type=c.type, message=c.message, last_transition_time=c.last_transition_time
+            )
             for c in status.conditions or []
         ),
         operation=None

@@ -12,10 +12,10 @@ __all__ = [
     "ConnectorAuthError",
     "ConnectorError",
     "ConnectorForbidden",
+    "ConnectorNotConfigured",
     "ConnectorNotFound",
     "ConnectorRequestError",
     "ConnectorUnavailable",
-    "ConnectorNotConfigured",
 ]
 
 

@@ -249,7 +249,7 @@ class KubernetesConnector:
 
     async def check(self) -> None:
         """Reach the API server with our credentials (``/version``); raise if that fails."""
-        op = Operation(verb="get", resource="version", kind="Version", name="/version")
+        op = Operation(verb="get", resource="version", kind="Version")
         await self._fetch(lambda apis, o: apis.version.get_code(**o), op=op, impersonate=None)
 
     async def list_nodes(self) -> list[K8sNode]:

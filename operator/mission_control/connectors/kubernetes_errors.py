@@ -42,11 +42,16 @@ class Operation:
     namespace: str | None = None
     name: str | None = None
 
+    def object(self) -> str:
+        """The object itself: ``pod media/web-0``."""
+        where = f"{self.namespace}/{self.name}" if self.namespace else str(self.name)
+        return f"{self.kind.lower()} {where}"
+
     def target(self) -> str:
-        """``deployment media/web``, ``pods in namespace media``, ``nodes``."""
+        """``deployment media/web``, ``log of pod media/web-0``, ``pods in namespace media``."""
         if self.name is not None:
-            where = f"{self.namespace}/{self.name}" if self.namespace else self.name
-            return f"{self.kind.lower()} {where}"
+            subresource = self.resource.partition("/")[2]
+            return f"{subresource} of {self.object()}" if subresource else self.object()
         if self.namespace:
             return f"{self.resource} in namespace {self.namespace}"
         return f"{self.resource} cluster-wide"
@@ -126,7 +131,7 @@ def translate_api_error(
     elif status == 403:
         error = _forbidden(op=op, impersonate=impersonate, message=message)
     elif status == 404:
-        error = ConnectorNotFound(f"{op.target()} not found")
+        error = ConnectorNotFound(f"{op.object() if op.name else op.target()} not found")
     elif status == 429:
         error = ConnectorUnavailable(
             f"Kubernetes API server {server} is throttling requests (429): {message}",

@@ -97,7 +97,9 @@ def _to_result(data: _Data, warnings: list[str] | None) -> QueryResult:
     series = tuple(
         Series(
             labels=dict(item.metric),
-            samples=tuple(_sample(p) for p in (item.values or ([item.value] if item.value else []))),
+            samples=tuple(
+                _sample(p) for p in (item.values or ([item.value] if item.value else []))
+            ),
         )
         for item in items
     )

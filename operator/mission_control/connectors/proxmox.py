@@ -173,9 +173,7 @@ class ProxmoxConnector:
 
     async def list_guests(self, kind: GuestKind | None = None) -> list[ProxmoxGuest]:
         """Guests on every node (one cluster-wide request), sorted by vmid."""
-        rows = await self._call(
-            "list guests", lambda api: api.cluster.resources.get(type="vm")
-        )
+        rows = await self._call("list guests", lambda api: api.cluster.resources.get(type="vm"))
         guests = []
         for row in rows or []:
             wire = _parse(_ResourceWire, row, what="cluster resource")
@@ -270,9 +268,7 @@ class ProxmoxConnector:
             raise ConnectorUnavailable(f"{where}: request failed ({what}): {exc}") from None
 
 
-def _translate_resource_error(
-    exc: ResourceException, *, where: str, what: str
-) -> Exception:
+def _translate_resource_error(exc: ResourceException, *, where: str, what: str) -> Exception:
     status = int(exc.status_code)
     # proxmoxer puts the status-line reason (where Proxmox writes its error) in ``content``
     # and the parsed ``errors`` member of the body (per-parameter messages) in ``errors``.

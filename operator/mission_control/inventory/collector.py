@@ -121,7 +121,9 @@ class Inventory:
         except Exception as exc:  # a bug in one source must not stop the others refreshing
             log.exception("inventory source %s failed unexpectedly", source.name)
             message = f"{source.name} failed unexpectedly: {type(exc).__name__}: {exc}"
-        log.warning("inventory source %s failed, keeping its last good data: %s", source.name, message)
+        log.warning(
+            "inventory source %s failed, keeping its last good data: %s", source.name, message
+        )
         return message
 
     def _stamp(self) -> tuple[float, int] | None:

@@ -103,7 +103,8 @@ _MESSAGES: TypeAdapter[list[Message]] = TypeAdapter(list[Message])
 
 def dump_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
     """JSON-ready form of a conversation (for the journal)."""
-    return _MESSAGES.dump_python(list(messages), mode="json")
+    dumped: list[dict[str, Any]] = _MESSAGES.dump_python(list(messages), mode="json")
+    return dumped
 
 
 def load_messages(data: Any) -> list[Message]:
@@ -168,7 +169,9 @@ class LLMResponse(_Frozen):
     usage: Usage = Field(default_factory=Usage)
     finish_reason: FinishReason = FinishReason.STOP
     latency_seconds: float = Field(default=0.0, ge=0.0)
-    raw: dict[str, Any] = Field(default_factory=dict, description="The provider's payload, as JSON.")
+    raw: dict[str, Any] = Field(
+        default_factory=dict, description="The provider's payload, as JSON."
+    )
 
     def to_message(self) -> AssistantMessage:
         """The answer as the next assistant turn of the conversation."""

@@ -114,7 +114,9 @@ class PriceTable:
         price = self.price(provider=provider, model=model)
         if price is None:
             return Cost(usd=Decimal(0), priced=provider in FREE_PROVIDERS)
-        usd = (usage.prompt_tokens * price.input + usage.completion_tokens * price.output) / PER_TOKENS
+        usd = (
+            usage.prompt_tokens * price.input + usage.completion_tokens * price.output
+        ) / PER_TOKENS
         return Cost(usd=usd, priced=True)
 
 

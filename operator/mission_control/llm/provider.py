@@ -71,17 +71,18 @@ async def call_provider(
     call: Callable[[], Awaitable[T]],
     *,
     provider: str,
-    timeout: float,
+    time_limit: float,
     deadline: float | None,
     translate: Translate,
 ) -> tuple[T, float]:
-    """Run one client-library call within ``timeout`` and ``deadline``; return it and its latency.
+    """Run one client-library call within ``time_limit`` seconds and ``deadline``.
+
+    Returns its result and latency in seconds.
 
     Exceptions are translated by the adapter's ``translate`` (one place per adapter); what it
     does not recognise propagates unchanged, so bugs stay visible.
     """
-    if deadline is not None:
-        timeout = min(timeout, deadline - time.monotonic())
+    timeout = time_limit if deadline is None else min(time_limit, deadline - time.monotonic())
     if timeout <= 0:
         raise ProviderTimeout(f"{provider}: the deadline passed before the request could be sent")
     started = time.monotonic()
@@ -102,13 +103,13 @@ async def check_provider(
     probe: Callable[[], Awaitable[str | None]],
     *,
     provider: str,
-    timeout: float,
+    time_limit: float,
     translate: Translate,
 ) -> ProviderHealth:
     """Run ``probe`` (it returns a problem in words, or None) and report health; never raises."""
     try:
         problem, _ = await call_provider(
-            probe, provider=provider, timeout=timeout, deadline=None, translate=translate
+            probe, provider=provider, time_limit=time_limit, deadline=None, translate=translate
         )
     except ProviderError as exc:
         return ProviderHealth(configured=True, reachable=False, message=str(exc))

@@ -42,7 +42,9 @@ def repair_tool_calls(response: LLMResponse, *, tools: Sequence[ToolDefinition])
         for shape in shaped:
             if shape is None or shape[0] not in known or shape[1] is None:
                 return response  # half a tool call, or an unknown tool: ambiguous
-            calls.append(ToolCall(id=new_tool_call_id(), name=shape[0], arguments=shape[1], repaired=True))
+            calls.append(
+                ToolCall(id=new_tool_call_id(), name=shape[0], arguments=shape[1], repaired=True)
+            )
         spans.append((start, end))
     if not calls:
         return response

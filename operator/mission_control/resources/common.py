@@ -16,6 +16,7 @@ __all__ = [
     "Condition",
     "ConditionStatus",
     "DnsSubdomain",
+    "KubernetesObject",
     "Metadata",
     "ModelRef",
     "ProviderName",
@@ -54,8 +55,18 @@ class Resource(BaseModel):
     )
 
     def to_k8s(self) -> dict[str, Any]:
-        """The JSON form the API server accepts (camelCase, unset fields omitted)."""
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        """The JSON form the API server accepts: camelCase, only the fields that were set."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_unset=True)
+
+
+class KubernetesObject(Resource):
+    """A whole object: ``apiVersion`` and ``kind`` are always part of its JSON form."""
+
+    api_version: str
+    kind: str
+
+    def to_k8s(self) -> dict[str, Any]:
+        return {"apiVersion": self.api_version, "kind": self.kind, **super().to_k8s()}
 
 
 class Condition(Resource):

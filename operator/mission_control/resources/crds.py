@@ -31,8 +31,9 @@ def _int(description: str, **extra: Any) -> Schema:
     return {"type": "integer", "format": "int64", "description": description, **extra}
 
 
-def _object(description: str, properties: Schema, *, required: list[str] | None = None,
-            **extra: Any) -> Schema:
+def _object(
+    description: str, properties: Schema, *, required: list[str] | None = None, **extra: Any
+) -> Schema:
     schema: Schema = {"type": "object", "description": description, "properties": properties}
     if required:
         schema["required"] = required
@@ -62,9 +63,15 @@ def _conditions(description: str) -> Schema:
         },
         required=["type", "status"],
     )
-    return _array(description, condition, **{
-        "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"], "maxItems": 16,
-    })
+    return _array(
+        description,
+        condition,
+        **{
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["type"],
+            "maxItems": 16,
+        },
+    )
 
 
 def _model_ref(description: str) -> Schema:
@@ -72,8 +79,11 @@ def _model_ref(description: str) -> Schema:
         description,
         {
             "provider": _string("LLM provider.", enum=["ollama", "gemini", "anthropic"]),
-            "name": _string("Model name as the provider knows it, e.g. llama3.1 or "
-                            "gemini-2.0-flash.", minLength=1, maxLength=200),
+            "name": _string(
+                "Model name as the provider knows it, e.g. llama3.1 or gemini-2.0-flash.",
+                minLength=1,
+                maxLength=200,
+            ),
         },
         required=["provider"],
     )
@@ -88,8 +98,12 @@ def task_spec_schema() -> Schema:
     param = _object(
         "A parameter of the prompt, referenced as $(params.NAME).",
         {
-            "name": _string("Parameter name (letters, digits, '_' and '-', starting with a letter "
-                            "or '_').", minLength=1, maxLength=63, pattern=PARAM_NAME),
+            "name": _string(
+                "Parameter name (letters, digits, '_' and '-', starting with a letter or '_').",
+                minLength=1,
+                maxLength=63,
+                pattern=PARAM_NAME,
+            ),
             "description": _string("What the parameter means.", maxLength=1024),
             "default": _string("Value used when a TaskRun gives none.", maxLength=4096),
         },
@@ -99,38 +113,59 @@ def task_spec_schema() -> Schema:
         "Bounds of one run; the operator stops the run with LimitExceeded or TimedOut.",
         {
             "maxSteps": _int("Most LLM turns (1-200). Default 10.", minimum=1, maximum=200),
-            "timeoutSeconds": _int("Most active seconds, not counting time awaiting approval "
-                                   "(10-86400). Default 600.", minimum=10, maximum=86400),
-            "maxTokens": _int("Most prompt plus completion tokens (1-10000000).",
-                              minimum=1, maximum=10_000_000),
-            "maxCostUSD": _string("Most spend in US dollars, as a decimal string such as "
-                                  "\"0.50\".", pattern=DECIMAL_USD),
+            "timeoutSeconds": _int(
+                "Most active seconds, not counting time awaiting approval (10-86400). Default 600.",
+                minimum=10,
+                maximum=86400,
+            ),
+            "maxTokens": _int(
+                "Most prompt plus completion tokens (1-10000000).", minimum=1, maximum=10_000_000
+            ),
+            "maxCostUSD": _string(
+                'Most spend in US dollars, as a decimal string such as "0.50".', pattern=DECIMAL_USD
+            ),
         },
     )
     return _object(
         "What the agent should do, with which tools and model, within which limits.",
         {
             "description": _string("A short human description of the task.", maxLength=1024),
-            "prompt": _string("The instructions for the agent (1-20000 characters). "
-                              "$(params.NAME) placeholders are replaced by parameter values as "
-                              "plain text.", minLength=1, maxLength=20000),
-            "systemPrompt": _string("Extra system instructions, appended to the built-in "
-                                    "system prompt.", maxLength=20000),
-            "params": _array("Parameters of the prompt.", param, maxItems=50, **{
-                "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]}),
-            "model": _model_ref("The model to use; the operator's default provider and model "
-                                "when omitted."),
-            "tools": _array("Names of the tools the agent may call (at least one), e.g. "
-                            "list_k8s_pods.",
-                            _string("A registered tool name.", maxLength=63, pattern=TOOL_NAME),
-                            minItems=1, maxItems=64, **{"x-kubernetes-list-type": "set"}),
-            "policyRef": _object("The ToolPolicy in the same namespace that governs tool calls; "
-                                 "the policy named default, else the built-in one, when omitted.",
-                                 {"name": _string("ToolPolicy name.", maxLength=253,
-                                                  pattern=DNS_SUBDOMAIN)},
-                                 required=["name"]),
-            "serviceAccountName": _service_account("Service account (same namespace) that "
-                                                   "Kubernetes tools impersonate."),
+            "prompt": _string(
+                "The instructions for the agent (1-20000 characters). "
+                "$(params.NAME) placeholders are replaced by parameter values as "
+                "plain text.",
+                minLength=1,
+                maxLength=20000,
+            ),
+            "systemPrompt": _string(
+                "Extra system instructions, appended to the built-in system prompt.",
+                maxLength=20000,
+            ),
+            "params": _array(
+                "Parameters of the prompt.",
+                param,
+                maxItems=50,
+                **{"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
+            ),
+            "model": _model_ref(
+                "The model to use; the operator's default provider and model when omitted."
+            ),
+            "tools": _array(
+                "Names of the tools the agent may call (at least one), e.g. list_k8s_pods.",
+                _string("A registered tool name.", maxLength=63, pattern=TOOL_NAME),
+                minItems=1,
+                maxItems=64,
+                **{"x-kubernetes-list-type": "set"},
+            ),
+            "policyRef": _object(
+                "The ToolPolicy in the same namespace that governs tool calls; "
+                "the policy named default, else the built-in one, when omitted.",
+                {"name": _string("ToolPolicy name.", maxLength=253, pattern=DNS_SUBDOMAIN)},
+                required=["name"],
+            ),
+            "serviceAccountName": _service_account(
+                "Service account (same namespace) that Kubernetes tools impersonate."
+            ),
             "limits": limits,
         },
         required=["prompt", "tools"],
@@ -140,10 +175,15 @@ def task_spec_schema() -> Schema:
 def _task() -> Schema:
     return {
         "spec": task_spec_schema(),
-        "status": _object("Observed state, written by the operator.", {
-            "observedGeneration": _int("The .metadata.generation last validated.", minimum=0),
-            "conditions": _conditions("Ready says whether the task is valid (e.g. UnknownTool)."),
-        }),
+        "status": _object(
+            "Observed state, written by the operator.",
+            {
+                "observedGeneration": _int("The .metadata.generation last validated.", minimum=0),
+                "conditions": _conditions(
+                    "Ready says whether the task is valid (e.g. UnknownTool)."
+                ),
+            },
+        ),
     }
 
 
@@ -154,22 +194,30 @@ def _taskrun() -> Schema:
         "A decision on a held tool call. Its by must be your own user name: the API server "
         "rejects approvals given in someone else's name.",
         {
-            "toolCallId": _string("The id in status.pendingApproval.toolCallId.",
-                                  minLength=1, maxLength=64),
+            "toolCallId": _string(
+                "The id in status.pendingApproval.toolCallId.", minLength=1, maxLength=64
+            ),
             "decision": _string("Approve or Reject.", enum=["Approve", "Reject"]),
-            "by": _string("Your Kubernetes user name (kubectl auth whoami).",
-                          minLength=1, maxLength=253),
+            "by": _string(
+                "Your Kubernetes user name (kubectl auth whoami).", minLength=1, maxLength=253
+            ),
             "message": _string("Why; shown to the model for a rejection.", maxLength=1024),
-            "argsDigest": _string("Optional sha256 of the arguments (from "
-                                  "status.pendingApproval.argsDigest) to approve exactly them.",
-                                  pattern=r"^sha256:[0-9a-f]{64}$"),
+            "argsDigest": _string(
+                "Optional sha256 of the arguments (from "
+                "status.pendingApproval.argsDigest) to approve exactly them.",
+                pattern=r"^sha256:[0-9a-f]{64}$",
+            ),
         },
         required=["toolCallId", "decision", "by"],
     )
-    param = _object("A value for one of the Task's parameters.", {
-        "name": _string("Parameter name.", minLength=1, maxLength=63, pattern=PARAM_NAME),
-        "value": _string("Parameter value (plain text).", maxLength=4096),
-    }, required=["name", "value"])
+    param = _object(
+        "A value for one of the Task's parameters.",
+        {
+            "name": _string("Parameter name.", minLength=1, maxLength=63, pattern=PARAM_NAME),
+            "value": _string("Parameter value (plain text).", maxLength=4096),
+        },
+        required=["name", "value"],
+    )
     status_rule = (
         "(has(self.status) ? self.status : '') == (has(oldSelf.status) ? oldSelf.status : '')"
         " || (has(self.status) && self.status == 'Cancelled')"
@@ -183,132 +231,240 @@ def _taskrun() -> Schema:
     spec = _object(
         "One execution of a Task.",
         {
-            "taskRef": _immutable(_object("The Task (same namespace) to run.", {
-                "name": _string("Task name.", maxLength=253, pattern=DNS_SUBDOMAIN),
-            }, required=["name"]), "spec.taskRef"),
+            "taskRef": _immutable(
+                _object(
+                    "The Task (same namespace) to run.",
+                    {
+                        "name": _string("Task name.", maxLength=253, pattern=DNS_SUBDOMAIN),
+                    },
+                    required=["name"],
+                ),
+                "spec.taskRef",
+            ),
             "taskSpec": _immutable(spec_task, "spec.taskSpec"),
-            "params": _immutable(_array("Values for the Task's parameters.", param, maxItems=50, **{
-                "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]}),
-                "spec.params"),
+            "params": _immutable(
+                _array(
+                    "Values for the Task's parameters.",
+                    param,
+                    maxItems=50,
+                    **{"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
+                ),
+                "spec.params",
+            ),
             "model": _immutable(_model_ref("Overrides the Task's model."), "spec.model"),
-            "status": _string("\"\" runs; Pending holds the run until set to \"\"; Cancelled "
-                              "stops it for good.", enum=["", "Pending", "Cancelled"]),
+            "status": _string(
+                '"" runs; Pending holds the run until set to ""; Cancelled stops it for good.',
+                enum=["", "Pending", "Cancelled"],
+            ),
             "statusMessage": _string("Why the status was set (shown in events).", maxLength=1024),
-            "dryRun": _immutable({"type": "boolean", "description": "Preview mutating tool "
-                                  "calls instead of executing them."}, "spec.dryRun"),
-            "serviceAccountName": _immutable(_service_account(
-                "Overrides the Task's service account for Kubernetes tools."),
-                "spec.serviceAccountName"),
-            "approvals": _array("Decisions on held tool calls, keyed by toolCallId. Add one with "
-                                "mission-control approve|reject or kubectl patch.", approval,
-                                maxItems=100, **{"x-kubernetes-list-type": "map",
-                                                 "x-kubernetes-list-map-keys": ["toolCallId"]}),
-            "ttlSecondsAfterFinished": _int("Delete the TaskRun this long after it finishes "
-                                            "(the journal stays).", minimum=0, maximum=31536000),
+            "dryRun": _immutable(
+                {
+                    "type": "boolean",
+                    "description": "Preview mutating tool calls instead of executing them.",
+                },
+                "spec.dryRun",
+            ),
+            "serviceAccountName": _immutable(
+                _service_account("Overrides the Task's service account for Kubernetes tools."),
+                "spec.serviceAccountName",
+            ),
+            "approvals": _array(
+                "Decisions on held tool calls, keyed by toolCallId. Add one with "
+                "mission-control approve|reject or kubectl patch.",
+                approval,
+                maxItems=100,
+                **{"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["toolCallId"]},
+            ),
+            "ttlSecondsAfterFinished": _int(
+                "Delete the TaskRun this long after it finishes (the journal stays).",
+                minimum=0,
+                maximum=31536000,
+            ),
         },
-        **{"x-kubernetes-validations": [
-            {"rule": "has(self.taskRef) != has(self.taskSpec)",
-             "message": "exactly one of spec.taskRef or spec.taskSpec must be set"},
-            {"rule": status_rule, "message": "spec.status may only change from Pending to \"\" "
-             "(start the run) or to Cancelled; a Cancelled run cannot be restarted, create a "
-             "new TaskRun"},
-            {"rule": approvals_rule, "message": "spec.approvals entries cannot be changed or "
-             "removed once given; add a new entry instead"},
-        ]},
     )
-    status = _object("Observed state, written by the operator.", {
-        "observedGeneration": _int("The .metadata.generation last acted on.", minimum=0),
-        "conditions": _conditions("Succeeded: Unknown while pending or running, True or False "
-                                  "when done; reason and message say why."),
-        "startTime": _string("When the run started.", format="date-time"),
-        "completionTime": _string("When the run finished.", format="date-time", nullable=True),
-        "resolved": _object("What the run resolved at start (full snapshot in the journal).", {
-            "task": _string("Task name, or (inline)."),
-            "provider": _string("LLM provider."),
-            "model": _string("Model name."),
-            "tools": _array("Tools offered to the model.", _string("Tool name.")),
-            "policy": _string("ToolPolicy name, or (built-in)."),
-            "policyGeneration": _int("Generation of the ToolPolicy used."),
-        }),
-        "steps": _int("LLM turns so far.", minimum=0),
-        "toolCalls": _int("Tool calls so far.", minimum=0),
-        "usage": _object("Tokens and cost so far.", {
-            "promptTokens": _int("Prompt tokens.", minimum=0),
-            "completionTokens": _int("Completion tokens.", minimum=0),
-            "totalTokens": _int("Prompt plus completion tokens.", minimum=0),
-            "costUSD": _string("Cost in US dollars (decimal string)."),
-        }),
-        "pendingApproval": _object("The tool call waiting for a decision, if any.", {
-            "toolCallId": _string("Id to use in spec.approvals."),
-            "tool": _string("Tool name."),
-            "risk": _string("READ_ONLY, SAFE_MUTATE or DESTRUCTIVE."),
-            "arguments": _string("The call's arguments as JSON (at most 2 KiB)."),
-            "argsDigest": _string("sha256 of the arguments."),
-            "requestedAt": _string("When approval was requested.", format="date-time"),
-            "expiresAt": _string("When the run ends with ApprovalTimedOut.", format="date-time"),
-        }, nullable=True),
-        "approvals": _array("Decisions the operator applied.", _object("An applied decision.", {
-            "toolCallId": _string("Tool call id."),
-            "decision": _string("Approve or Reject."),
-            "by": _string("Who decided."),
-            "at": _string("When it was applied.", format="date-time"),
-        })),
-        "result": _object("The outcome.", {
-            "summary": _string("The agent's final answer (at most 8 KiB)."),
-        }),
-    })
+    spec["x-kubernetes-validations"] = [
+        {
+            "rule": "has(self.taskRef) != has(self.taskSpec)",
+            "message": "exactly one of spec.taskRef or spec.taskSpec must be set",
+        },
+        {
+            "rule": status_rule,
+            "message": 'spec.status may only change from Pending to "" '
+            "(start the run) or to Cancelled; a Cancelled run cannot be restarted, "
+            "create a "
+            "new TaskRun",
+        },
+        {
+            "rule": approvals_rule,
+            "message": "spec.approvals entries cannot be changed or "
+            "removed once given; add a new entry instead",
+        },
+    ]
+    status = _object(
+        "Observed state, written by the operator.",
+        {
+            "observedGeneration": _int("The .metadata.generation last acted on.", minimum=0),
+            "conditions": _conditions(
+                "Succeeded: Unknown while pending or running, True or False "
+                "when done; reason and message say why."
+            ),
+            "startTime": _string("When the run started.", format="date-time"),
+            "completionTime": _string("When the run finished.", format="date-time", nullable=True),
+            "resolved": _object(
+                "What the run resolved at start (full snapshot in the journal).",
+                {
+                    "task": _string("Task name, or (inline)."),
+                    "provider": _string("LLM provider."),
+                    "model": _string("Model name."),
+                    "tools": _array("Tools offered to the model.", _string("Tool name.")),
+                    "policy": _string("ToolPolicy name, or (built-in)."),
+                    "policyGeneration": _int("Generation of the ToolPolicy used."),
+                },
+            ),
+            "steps": _int("LLM turns so far.", minimum=0),
+            "toolCalls": _int("Tool calls so far.", minimum=0),
+            "usage": _object(
+                "Tokens and cost so far.",
+                {
+                    "promptTokens": _int("Prompt tokens.", minimum=0),
+                    "completionTokens": _int("Completion tokens.", minimum=0),
+                    "totalTokens": _int("Prompt plus completion tokens.", minimum=0),
+                    "costUSD": _string("Cost in US dollars (decimal string)."),
+                },
+            ),
+            "pendingApproval": _object(
+                "The tool call waiting for a decision, if any.",
+                {
+                    "toolCallId": _string("Id to use in spec.approvals."),
+                    "tool": _string("Tool name."),
+                    "risk": _string("READ_ONLY, SAFE_MUTATE or DESTRUCTIVE."),
+                    "arguments": _string("The call's arguments as JSON (at most 2 KiB)."),
+                    "argsDigest": _string("sha256 of the arguments."),
+                    "requestedAt": _string("When approval was requested.", format="date-time"),
+                    "expiresAt": _string(
+                        "When the run ends with ApprovalTimedOut.", format="date-time"
+                    ),
+                },
+                nullable=True,
+            ),
+            "approvals": _array(
+                "Decisions the operator applied.",
+                _object(
+                    "An applied decision.",
+                    {
+                        "toolCallId": _string("Tool call id."),
+                        "decision": _string("Approve or Reject."),
+                        "by": _string("Who decided."),
+                        "at": _string("When it was applied.", format="date-time"),
+                    },
+                ),
+            ),
+            "result": _object(
+                "The outcome.",
+                {
+                    "summary": _string("The agent's final answer (at most 8 KiB)."),
+                },
+            ),
+        },
+    )
     return {"spec": spec, "status": status}
 
 
 def _policy() -> Schema:
     action = _string("Allow, Deny or RequireApproval.", enum=ACTIONS)
-    rule = _object("Tools matching any glob get the action; first matching rule wins.", {
-        "tools": _array("Tool name globs, e.g. delete_* or restart_proxmox_lxc.",
-                        _string("Glob.", minLength=1, maxLength=63), minItems=1, maxItems=64),
-        "action": action,
-        "description": _string("Why this rule exists.", maxLength=1024),
-    }, required=["tools", "action"])
-    budgets = _object("Spend limits; exceeding one ends the run with LimitExceeded. Per-day "
-                      "budgets are namespace-wide.", {
-        "maxTokensPerRun": _int("Tokens per run.", minimum=1, maximum=100_000_000),
-        "maxCostUSDPerRun": _string("US dollars per run (decimal string).", pattern=DECIMAL_USD),
-        "maxTokensPerDay": _int("Tokens per day in this namespace.", minimum=1,
-                                maximum=10_000_000_000),
-        "maxCostUSDPerDay": _string("US dollars per day in this namespace.", pattern=DECIMAL_USD),
-    })
-    spec = _object("What tool calls may do.", {
-        "rules": _array("Ordered rules; the first whose tools match decides.", rule, maxItems=100),
-        "defaults": _object("Decision by risk level when no rule matches.", {
-            "readOnly": {**action, "description": "For READ_ONLY tools (default Allow)."},
-            "safeMutate": {**action, "description": "For SAFE_MUTATE tools (default Allow)."},
-            "destructive": {**action, "description": "For DESTRUCTIVE tools (default "
-                            "RequireApproval)."},
-        }),
-        "targetNamespaces": _array("Namespace globs Kubernetes tools may touch; default: the "
-                                   "TaskRun's namespace only.",
-                                   _string("Namespace glob.", minLength=1, maxLength=63),
-                                   maxItems=100, **{"x-kubernetes-list-type": "set"}),
-        "approvers": _array("Who may decide held calls; empty: anyone allowed to edit the TaskRun.",
-                            _object("A user or group.", {
-                                "kind": _string("User or Group.", enum=["User", "Group"]),
-                                "name": _string("User or group name.", minLength=1, maxLength=253),
-                            }, required=["kind", "name"]), maxItems=50),
-        "approvalTimeoutSeconds": _int("How long a held call waits before the run ends with "
-                                       "ApprovalTimedOut (60-604800, default 3600).",
-                                       minimum=60, maximum=604800),
-        "budgets": budgets,
-    })
+    rule = _object(
+        "Tools matching any glob get the action; first matching rule wins.",
+        {
+            "tools": _array(
+                "Tool name globs, e.g. delete_* or restart_proxmox_lxc.",
+                _string("Glob.", minLength=1, maxLength=63),
+                minItems=1,
+                maxItems=64,
+            ),
+            "action": action,
+            "description": _string("Why this rule exists.", maxLength=1024),
+        },
+        required=["tools", "action"],
+    )
+    budgets = _object(
+        "Spend limits; exceeding one ends the run with LimitExceeded. Per-day "
+        "budgets are namespace-wide.",
+        {
+            "maxTokensPerRun": _int("Tokens per run.", minimum=1, maximum=100_000_000),
+            "maxCostUSDPerRun": _string(
+                "US dollars per run (decimal string).", pattern=DECIMAL_USD
+            ),
+            "maxTokensPerDay": _int(
+                "Tokens per day in this namespace.", minimum=1, maximum=10_000_000_000
+            ),
+            "maxCostUSDPerDay": _string(
+                "US dollars per day in this namespace.", pattern=DECIMAL_USD
+            ),
+        },
+    )
+    spec = _object(
+        "What tool calls may do.",
+        {
+            "rules": _array(
+                "Ordered rules; the first whose tools match decides.", rule, maxItems=100
+            ),
+            "defaults": _object(
+                "Decision by risk level when no rule matches.",
+                {
+                    "readOnly": {**action, "description": "For READ_ONLY tools (default Allow)."},
+                    "safeMutate": {
+                        **action,
+                        "description": "For SAFE_MUTATE tools (default Allow).",
+                    },
+                    "destructive": {
+                        **action,
+                        "description": "For DESTRUCTIVE tools (default RequireApproval).",
+                    },
+                },
+            ),
+            "targetNamespaces": _array(
+                "Namespace globs Kubernetes tools may touch; default: the "
+                "TaskRun's namespace only.",
+                _string("Namespace glob.", minLength=1, maxLength=63),
+                maxItems=100,
+                **{"x-kubernetes-list-type": "set"},
+            ),
+            "approvers": _array(
+                "Who may decide held calls; empty: anyone allowed to edit the TaskRun.",
+                _object(
+                    "A user or group.",
+                    {
+                        "kind": _string("User or Group.", enum=["User", "Group"]),
+                        "name": _string("User or group name.", minLength=1, maxLength=253),
+                    },
+                    required=["kind", "name"],
+                ),
+                maxItems=50,
+            ),
+            "approvalTimeoutSeconds": _int(
+                "How long a held call waits before the run ends with "
+                "ApprovalTimedOut (60-604800, default 3600).",
+                minimum=60,
+                maximum=604800,
+            ),
+            "budgets": budgets,
+        },
+    )
     return {
         "spec": spec,
-        "status": _object("Observed state, written by the operator.", {
-            "observedGeneration": _int("The .metadata.generation last validated.", minimum=0),
-            "conditions": _conditions("Ready says whether the policy is valid."),
-        }),
+        "status": _object(
+            "Observed state, written by the operator.",
+            {
+                "observedGeneration": _int("The .metadata.generation last validated.", minimum=0),
+                "conditions": _conditions("Ready says whether the policy is valid."),
+            },
+        ),
     }
 
 
-def _column(name: str, path: str, type_: str = "string", priority: int = 0,
-            description: str = "") -> Schema:
+def _column(
+    name: str, path: str, type_: str = "string", priority: int = 0, description: str = ""
+) -> Schema:
     column: Schema = {"name": name, "type": type_, "jsonPath": path}
     if priority:
         column["priority"] = priority
@@ -317,8 +473,15 @@ def _column(name: str, path: str, type_: str = "string", priority: int = 0,
     return column
 
 
-def _crd(*, kind: str, plural: str, short: str, description: str, properties: Schema,
-         columns: list[Schema]) -> Schema:
+def _crd(
+    *,
+    kind: str,
+    plural: str,
+    short: str,
+    description: str,
+    properties: Schema,
+    columns: list[Schema],
+) -> Schema:
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
@@ -326,24 +489,36 @@ def _crd(*, kind: str, plural: str, short: str, description: str, properties: Sc
         "spec": {
             "group": GROUP,
             "scope": "Namespaced",
-            "names": {"kind": kind, "listKind": f"{kind}List", "plural": plural,
-                      "singular": kind.lower(), "shortNames": [short],
-                      "categories": ["missioncontrol"]},
-            "versions": [{
-                "name": VERSION, "served": True, "storage": True,
-                "subresources": {"status": {}},
-                "additionalPrinterColumns": columns,
-                "schema": {"openAPIV3Schema": {
-                    "type": "object", "description": description,
-                    "properties": {
-                        "apiVersion": _string("API version of this object."),
-                        "kind": _string("Kind of this object."),
-                        "metadata": {"type": "object"},
-                        **properties,
+            "names": {
+                "kind": kind,
+                "listKind": f"{kind}List",
+                "plural": plural,
+                "singular": kind.lower(),
+                "shortNames": [short],
+                "categories": ["missioncontrol"],
+            },
+            "versions": [
+                {
+                    "name": VERSION,
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "additionalPrinterColumns": columns,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "description": description,
+                            "properties": {
+                                "apiVersion": _string("API version of this object."),
+                                "kind": _string("Kind of this object."),
+                                "metadata": {"type": "object"},
+                                **properties,
+                            },
+                            "required": ["spec"],
+                        }
                     },
-                    "required": ["spec"],
-                }},
-            }],
+                }
+            ],
         },
     }
 
@@ -357,14 +532,21 @@ def all_crds() -> dict[str, Schema]:
     age = _column("Age", ".metadata.creationTimestamp", "date")
     return {
         "task.yaml": _crd(
-            kind="Task", plural="tasks", short="mctask",
+            kind="Task",
+            plural="tasks",
+            short="mctask",
             description="A reusable task for the agent: prompt, tools, model, policy and limits.",
             properties=_task(),
-            columns=[_column("Model", ".spec.model.name"),
-                     _column("Ready", _condition_path("Ready", "status")), age],
+            columns=[
+                _column("Model", ".spec.model.name"),
+                _column("Ready", _condition_path("Ready", "status")),
+                age,
+            ],
         ),
         "taskrun.yaml": _crd(
-            kind="TaskRun", plural="taskruns", short="mcrun",
+            kind="TaskRun",
+            plural="taskruns",
+            short="mcrun",
             description="One execution of a Task. Follow it with kubectl get taskruns -w.",
             properties=_taskrun(),
             columns=[
@@ -380,9 +562,11 @@ def all_crds() -> dict[str, Schema]:
             ],
         ),
         "toolpolicy.yaml": _crd(
-            kind="ToolPolicy", plural="toolpolicies", short="mcpolicy",
+            kind="ToolPolicy",
+            plural="toolpolicies",
+            short="mcpolicy",
             description="What tool calls of TaskRuns in this namespace may do: allow, deny or "
-                        "hold for approval; target namespaces; approvers; budgets.",
+            "hold for approval; target namespaces; approvers; budgets.",
             properties=_policy(),
             columns=[_column("Ready", _condition_path("Ready", "status")), age],
         ),

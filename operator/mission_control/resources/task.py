@@ -10,6 +10,7 @@ from mission_control.resources import crds
 from mission_control.resources.common import (
     Condition,
     DnsSubdomain,
+    KubernetesObject,
     Metadata,
     ModelRef,
     Resource,
@@ -79,7 +80,7 @@ class TaskStatus(Resource):
     conditions: list[Condition] = Field(default_factory=list)
 
 
-class Task(Resource):
+class Task(KubernetesObject):
     """A Task object."""
 
     api_version: Literal["missioncontrol.dev/v1alpha1"] = "missioncontrol.dev/v1alpha1"

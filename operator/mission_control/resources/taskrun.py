@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from mission_control.resources.common import (
     Condition,
     DnsSubdomain,
+    KubernetesObject,
     Metadata,
     ModelRef,
     Resource,
@@ -155,7 +156,7 @@ class TaskRunStatus(Resource):
     result: RunResult | None = None
 
 
-class TaskRun(Resource):
+class TaskRun(KubernetesObject):
     """A TaskRun object."""
 
     api_version: Literal["missioncontrol.dev/v1alpha1"] = "missioncontrol.dev/v1alpha1"

@@ -6,10 +6,24 @@ from typing import Literal
 
 from pydantic import Field
 
-from mission_control.resources.common import Condition, Metadata, Resource, UsdAmount
+from mission_control.resources.common import (
+    Condition,
+    KubernetesObject,
+    Metadata,
+    Resource,
+    UsdAmount,
+)
 
-__all__ = ["Action", "Approver", "Budgets", "PolicyDefaults", "PolicyRule", "ToolPolicy",
-           "ToolPolicySpec", "ToolPolicyStatus"]
+__all__ = [
+    "Action",
+    "Approver",
+    "Budgets",
+    "PolicyDefaults",
+    "PolicyRule",
+    "ToolPolicy",
+    "ToolPolicySpec",
+    "ToolPolicyStatus",
+]
 
 Action = Literal["Allow", "Deny", "RequireApproval"]
 Glob = str
@@ -65,7 +79,7 @@ class ToolPolicyStatus(Resource):
     conditions: list[Condition] = Field(default_factory=list)
 
 
-class ToolPolicy(Resource):
+class ToolPolicy(KubernetesObject):
     """A ToolPolicy object."""
 
     api_version: Literal["missioncontrol.dev/v1alpha1"] = "missioncontrol.dev/v1alpha1"

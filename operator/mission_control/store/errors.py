@@ -47,10 +47,15 @@ class JournalUnavailable(StoreError, TemporaryError):
 class SchemaTooOld(StoreError, PermanentError):
     """The database schema is older than this version needs."""
 
-    def __init__(self, *, current: int | None, required: int) -> None:
-        found = "no schema" if current is None else f"schema version {current}"
+    def __init__(self, *, current: int | None, required: int, detail: str = "") -> None:
+        if detail:
+            found = f"a schema without what this version needs ({detail})"
+        elif current is None:
+            found = "no schema"
+        else:
+            found = f"schema version {current}"
         super().__init__(
-            f"the database has {found}, this version needs {required}: "
+            f"the database has {found}, this version needs schema version {required}: "
             "run `mission-control migrate` against DATABASE_URL"
         )
         self.current = current
@@ -88,9 +93,11 @@ def translate_errors(action: str) -> Iterator[None]:
         ) from exc
     except psycopg_pool.PoolClosed as exc:
         raise StoreError(f"could not {action}: the store is closed") from exc
-    except (pgerrors.UndefinedTable, pgerrors.UndefinedColumn, pgerrors.UndefinedFunction) as exc:
+    except (pgerrors.UndefinedTable, pgerrors.UndefinedColumn) as exc:
         # A missing table or column means the schema predates this code.
-        raise SchemaTooOld(current=None, required=_required_version()) from exc
+        raise SchemaTooOld(
+            current=None, required=_required_version(), detail=_first_line(exc)
+        ) from exc
     except psycopg.OperationalError as exc:
         # Connection failures, server shutdown, deadlocks and serialisation failures: all of
         # them leave nothing committed and may succeed when tried again.

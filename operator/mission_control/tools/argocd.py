@@ -40,7 +40,8 @@ def render_status(app: ArgoApplication) -> str:
     lines = [
         f"application: {app.name}  project: {app.project}",
         f"source: {app.repo_url or '-'} path {app.path or '-'} at {app.target_revision}",
-        f"destination: {app.destination_server or '-'} namespace {app.destination_namespace or '-'}",
+        f"destination: {app.destination_server or '-'} "
+        f"namespace {app.destination_namespace or '-'}",
         f"sync: {app.sync_status}  revision: {_short(app.sync_revision)}  "
         f"auto-sync: {'on' if app.automated_sync else 'off'}",
         f"health: {app.health_status}" + (f" ({app.health_message})" if app.health_message else ""),
@@ -98,9 +99,7 @@ class SyncAppArgs(BaseModel):
         pattern=r"^\S+$",
         description="Git revision (branch, tag, SHA) or chart version; default: the target.",
     )
-    prune: bool = Field(
-        default=False, description="Also delete resources no longer in the source."
-    )
+    prune: bool = Field(default=False, description="Also delete resources no longer in the source.")
 
 
 async def _preview_sync(args: SyncAppArgs, ctx: ToolContext) -> str:
@@ -118,9 +117,10 @@ async def _sync(args: SyncAppArgs, ctx: ToolContext) -> ToolOutput:
     app = await _argocd(ctx).sync_application(
         args.name, revision=args.revision, prune=args.prune, dry_run=False
     )
+    revision = args.revision or app.target_revision
     text = (
-        f"sync of application {app.name} requested (revision {args.revision or app.target_revision},"
-        f" prune {str(args.prune).lower()}); it runs asynchronously, check it with "
+        f"sync of application {app.name} requested (revision {revision}, "
+        f"prune {str(args.prune).lower()}); it runs asynchronously, check it with "
         f"get_argocd_app_status. Before the sync: {app.sync_status}, health {app.health_status}."
     )
     return ToolOutput(text=text, raw=asdict(app))
@@ -135,9 +135,7 @@ class RollbackAppArgs(BaseModel):
     history_id: int = Field(
         ge=0, description="The deployment history ID to return to (see get_argocd_app_status)."
     )
-    prune: bool = Field(
-        default=False, description="Also delete resources not in that deployment."
-    )
+    prune: bool = Field(default=False, description="Also delete resources not in that deployment.")
 
 
 async def _preview_rollback(args: RollbackAppArgs, ctx: ToolContext) -> str:

@@ -80,7 +80,7 @@ class ToolOutput:
 
 
 def truncate_text(text: str, *, limit: int) -> str:
-    """Cut ``text`` to at most ``limit`` characters plus a visible marker saying how much is gone."""
+    """Cut ``text`` to ``limit`` characters plus a visible marker saying how much is gone."""
     if len(text) <= limit:
         return text
     return text[:limit] + TRUNCATION_MARKER.format(omitted=len(text) - limit)
@@ -122,7 +122,9 @@ class Tool(Generic[ArgsT]):
             try:
                 raw = json.loads(raw) if raw.strip() else {}
             except json.JSONDecodeError as exc:
-                raise InvalidToolArguments(self.name, [f"arguments are not valid JSON: {exc}"]) from None
+                raise InvalidToolArguments(
+                    self.name, [f"arguments are not valid JSON: {exc}"]
+                ) from None
         if not isinstance(raw, Mapping):
             raise InvalidToolArguments(self.name, ["arguments must be a JSON object"])
         try:

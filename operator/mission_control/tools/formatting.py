@@ -14,10 +14,10 @@ MAX_ROWS = 200
 MAX_CELL = 60
 
 
-def _cell(value: object) -> str:
+def _cell(value: object, limit: int) -> str:
     text = "-" if value is None or value == "" else str(value)
     text = " ".join(text.split())  # one line per row, whatever the source put in a name
-    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def table(
@@ -26,11 +26,12 @@ def table(
     *,
     empty: str,
     max_rows: int = MAX_ROWS,
+    max_cell: int = MAX_CELL,
 ) -> str:
     """A fixed-width table; ``empty`` is the whole answer when there are no rows."""
     if not rows:
         return empty
-    shown = [[_cell(value) for value in row] for row in rows[:max_rows]]
+    shown = [[_cell(value, max_cell) for value in row] for row in rows[:max_rows]]
     widths = [
         max([len(header)] + [len(row[i]) for row in shown]) for i, header in enumerate(headers)
     ]

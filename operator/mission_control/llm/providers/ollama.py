@@ -102,7 +102,7 @@ class OllamaProvider:
                 options=self._options or None,
             ),
             provider="ollama",
-            timeout=self._timeout,
+            time_limit=self._timeout,
             deadline=deadline,
             translate=functools.partial(self._translate, model=model),
         )
@@ -123,12 +123,12 @@ class OllamaProvider:
         return await check_provider(
             probe,
             provider="ollama",
-            timeout=min(self._timeout, 10.0),
+            time_limit=min(self._timeout, 10.0),
             translate=functools.partial(self._translate, model=self._model),
         )
 
     async def aclose(self) -> None:
-        await self._client.close()
+        await self._client.close()  # type: ignore[no-untyped-call]
 
     def _translate(self, exc: Exception, *, model: str) -> ProviderError | None:
         """The one place where the ``ollama`` library's exceptions become ours."""
@@ -243,7 +243,9 @@ def _lower(prop: dict[str, Any], defs: Mapping[str, Any]) -> dict[str, Any]:
         lowered["enum"] = [prop["const"]]
     if "items" in prop:
         lowered["items"] = _inline(prop["items"], defs)
-    hints = [template.format(json.dumps(prop[key])) for key, template in _HINTS.items() if key in prop]
+    hints = [
+        template.format(json.dumps(prop[key])) for key, template in _HINTS.items() if key in prop
+    ]
     if prop.get("type") == "object" and "properties" in prop:
         fields = ", ".join(
             f"{name} ({_resolve(sub, defs).get('type', 'any')})"

@@ -1,0 +1,72 @@
+# Mission Control — developer entry points. `make help` lists them.
+#
+#   make dev    local control plane + PostgreSQL (unless KUBECONFIG / DATABASE_URL reach real
+#               ones), CRDs installed, migrations applied; keeps running until Ctrl-C
+#   make test   installs what is missing, builds the control plane if needed, then lint,
+#               type checks, import contracts and every test
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install system-deps dev test lint fmt typecheck imports pytest controlplane crds bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+system-deps: ## install PostgreSQL and Prometheus from Debian packages when absent
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v prometheus >/dev/null || missing="$$missing prometheus"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+install: $(STAMP) system-deps ## Python deps into .venv, PostgreSQL and Prometheus packages
+
+controlplane: ## build etcd, kube-apiserver, kube-controller-manager, kubectl (cached)
+	@bash tests/controlplane/build.sh >/dev/null
+
+crds: $(STAMP) ## regenerate crds/*.yaml from operator/mission_control/resources/crds.py
+	$(BIN)/python -m mission_control.resources.crds crds
+
+dev: install controlplane ## run the local environment (see the top of this file)
+	$(BIN)/python -m tests.devenv
+
+lint: $(STAMP) ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: $(STAMP) ## format and autofix
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: $(STAMP) ## mypy --strict on the package
+	$(BIN)/mypy
+
+imports: $(STAMP) ## import-linter layer contracts
+	$(BIN)/lint-imports
+
+pytest: $(STAMP) ## only the tests (PYTEST_ARGS="-m 'not controlplane'" to narrow)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: install controlplane lint typecheck imports pytest ## everything CI runs
+
+bench: install ## benchmarks (journal append throughput and latency)
+	$(BIN)/python -m bench.journal
+
+clean: ## remove the virtualenv and caches (not the control-plane binaries)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .dev

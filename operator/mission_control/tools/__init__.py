@@ -1,0 +1,6 @@
+"""Tools the agent can call: Kubernetes, Proxmox VE, Argo CD, Prometheus and the inventory.
+
+:mod:`.base` defines a tool; each tool module defines its tools over one connector;
+:mod:`.registry` gathers them and says which are available. Tools never talk to a system
+except through a connector from the call's :class:`~mission_control.tools.base.ToolContext`.
+"""

@@ -1,0 +1,107 @@
+"""``make dev``: a working local environment in one command.
+
+- Kubernetes: the cluster of the current ``KUBECONFIG`` when it answers, else the local
+  control plane (built from source, started on loopback ports).
+- PostgreSQL: ``DATABASE_URL`` when set, else a throwaway local server.
+- Installs the CRDs and the approval admission policy, applies the migrations, writes
+  ``.dev/env`` (source it in another shell to use kubectl against the same cluster), and
+  keeps everything running until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.controlplane.launcher import Cluster, LocalControlPlane
+from tests.support.postgres import LocalPostgres
+
+ROOT = Path(__file__).resolve().parents[1]
+DEV = ROOT / ".dev"
+
+
+def _say(message: str) -> None:
+    print(f"[make dev] {message}", flush=True)
+
+
+def _reachable_cluster() -> Cluster | None:
+    kubeconfig = os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
+    kubectl = shutil.which("kubectl")
+    if kubectl is None or not Path(kubeconfig.split(os.pathsep)[0]).exists():
+        return None
+    cluster = Cluster(kubeconfig=Path(kubeconfig.split(os.pathsep)[0]), kubectl_path=kubectl)
+    probe = cluster.kubectl("version", "--request-timeout=3s", check=False, timeout=10)
+    return cluster if probe.returncode == 0 else None
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops everything as cleanly as Ctrl-C
+    DEV.mkdir(exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        started = time.monotonic()
+        cluster = _reachable_cluster()
+        if cluster is not None:
+            _say(f"using the cluster of KUBECONFIG={cluster.kubeconfig}")
+        else:
+            plane = LocalControlPlane(workdir=DEV / "controlplane")
+            stack.callback(plane.stop)
+            cluster = plane.start()
+            _say(f"local control plane up in {time.monotonic() - started:.1f}s at {cluster.server}")
+
+        database_url = os.environ.get("DATABASE_URL")
+        if database_url:
+            _say("using DATABASE_URL")
+        else:
+            postgres = stack.enter_context(LocalPostgres())
+            database_url = postgres.url
+            _say(f"local PostgreSQL up: {database_url}")
+
+        cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(ROOT / "crds"))
+        cluster.kubectl(
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            "crd/tasks.missioncontrol.dev",
+            "crd/taskruns.missioncontrol.dev",
+            "crd/toolpolicies.missioncontrol.dev",
+        )
+        _say("CRDs and the approval admission policy installed")
+
+        env = {**os.environ, "DATABASE_URL": database_url, "KUBECONFIG": str(cluster.kubeconfig)}
+        migrate = subprocess.run(
+            [str(Path(sys.executable).parent / "mission-control"), "migrate"], env=env, check=False
+        )
+        if migrate.returncode != 0:
+            _say("mission-control migrate failed (see above)")
+            return 1
+
+        env_file = DEV / "env"
+        env_file.write_text(
+            f"export KUBECONFIG={cluster.kubeconfig}\nexport DATABASE_URL={database_url}\n"
+        )
+        _say(
+            f"in another shell: source {env_file.relative_to(ROOT)} && "
+            "kubectl apply -f manifests/examples/"
+        )
+        _say(
+            "the operator is not part of this version yet: the environment stays up for "
+            "kubectl and the CLI; Ctrl-C stops everything"
+        )
+        with contextlib.suppress(KeyboardInterrupt):
+            while True:
+                time.sleep(3600)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

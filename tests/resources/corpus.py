@@ -1,0 +1,281 @@
+"""Valid base objects and a corpus of invalid ones, each with what the API server must say.
+
+Every invalid case is one small change to a valid object, so a failure points at exactly
+one rule. ``expect`` holds fragments of the API server's message: the field path and the
+words that tell a user what to fix.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+Manifest = dict[str, Any]
+API = "missioncontrol.dev/v1alpha1"
+
+
+def task() -> Manifest:
+    return {
+        "apiVersion": API,
+        "kind": "Task",
+        "metadata": {"name": "valid-task"},
+        "spec": {
+            "prompt": "Find crash-looping pods in $(params.namespace).",
+            "params": [{"name": "namespace", "default": "media"}],
+            "model": {"provider": "ollama", "name": "llama3.1"},
+            "tools": ["list_k8s_pods", "get_k8s_events"],
+            "limits": {
+                "maxSteps": 10,
+                "timeoutSeconds": 600,
+                "maxTokens": 50000,
+                "maxCostUSD": "0.50",
+            },
+        },
+    }
+
+
+def taskrun() -> Manifest:
+    return {
+        "apiVersion": API,
+        "kind": "TaskRun",
+        "metadata": {"name": "valid-run"},
+        "spec": {
+            "taskRef": {"name": "valid-task"},
+            "params": [{"name": "namespace", "value": "media"}],
+            "approvals": [{"toolCallId": "tc-1", "decision": "Approve", "by": "admin"}],
+        },
+    }
+
+
+def toolpolicy() -> Manifest:
+    return {
+        "apiVersion": API,
+        "kind": "ToolPolicy",
+        "metadata": {"name": "valid-policy"},
+        "spec": {
+            "rules": [{"tools": ["delete_*"], "action": "RequireApproval"}],
+            "defaults": {
+                "readOnly": "Allow",
+                "safeMutate": "Allow",
+                "destructive": "RequireApproval",
+            },
+            "targetNamespaces": ["media"],
+            "approvers": [{"kind": "User", "name": "alice"}],
+            "approvalTimeoutSeconds": 3600,
+            "budgets": {"maxTokensPerRun": 100000, "maxCostUSDPerDay": "5.00"},
+        },
+    }
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    base: Callable[[], Manifest]
+    change: Callable[[dict[str, Any]], None]  # mutates spec in place
+    expect: tuple[str, ...]
+
+    def manifest(self) -> Manifest:
+        manifest = copy.deepcopy(self.base())
+        self.change(manifest["spec"])
+        return manifest
+
+
+def _set(**values: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda spec: spec.update(values)
+
+
+def _drop(key: str) -> Callable[[dict[str, Any]], None]:
+    return lambda spec: spec.pop(key)
+
+
+def _limits(**values: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda spec: spec["limits"].update(values)
+
+
+INLINE_TASK = {"prompt": "Explain pending pods.", "tools": ["list_k8s_pods"]}
+APPROVAL = {"toolCallId": "tc-1", "decision": "Approve", "by": "admin"}
+
+INVALID: list[Case] = [
+    # Task
+    Case("task-missing-prompt", task, _drop("prompt"), ("spec.prompt", "Required value")),
+    Case("task-empty-prompt", task, _set(prompt=""), ("spec.prompt", "at least 1 chars")),
+    Case(
+        "task-prompt-too-long", task, _set(prompt="x" * 20001), ("spec.prompt", "Too long", "20000")
+    ),
+    Case("task-missing-tools", task, _drop("tools"), ("spec.tools", "Required value")),
+    Case("task-empty-tools", task, _set(tools=[]), ("spec.tools", "at least 1 items")),
+    Case(
+        "task-duplicate-tools",
+        task,
+        _set(tools=["list_k8s_pods", "list_k8s_pods"]),
+        ("spec.tools[1]", "Duplicate value"),
+    ),
+    Case("task-bad-tool-name", task, _set(tools=["List Pods"]), ("spec.tools[0]", "should match")),
+    Case(
+        "task-bad-param-name",
+        task,
+        _set(params=[{"name": "1st value"}]),
+        ("spec.params[0].name", "should match"),
+    ),
+    Case(
+        "task-duplicate-params",
+        task,
+        _set(params=[{"name": "ns"}, {"name": "ns"}]),
+        ("spec.params[1]", "Duplicate value"),
+    ),
+    Case(
+        "task-negative-max-steps",
+        task,
+        _limits(maxSteps=-1),
+        ("spec.limits.maxSteps", "greater than or equal to 1"),
+    ),
+    Case(
+        "task-absurd-max-steps",
+        task,
+        _limits(maxSteps=100000),
+        ("spec.limits.maxSteps", "less than or equal to 200"),
+    ),
+    Case(
+        "task-zero-timeout",
+        task,
+        _limits(timeoutSeconds=0),
+        ("spec.limits.timeoutSeconds", "greater than or equal to 10"),
+    ),
+    Case(
+        "task-absurd-max-tokens",
+        task,
+        _limits(maxTokens=10**12),
+        ("spec.limits.maxTokens", "less than or equal to 10000000"),
+    ),
+    Case(
+        "task-negative-cost",
+        task,
+        _limits(maxCostUSD="-1"),
+        ("spec.limits.maxCostUSD", "should match"),
+    ),
+    Case(
+        "task-cost-not-a-number",
+        task,
+        _limits(maxCostUSD="a lot"),
+        ("spec.limits.maxCostUSD", "should match"),
+    ),
+    Case(
+        "task-wrong-provider",
+        task,
+        _set(model={"provider": "openai", "name": "gpt-4o"}),
+        ("spec.model.provider", "Unsupported value", '"ollama"'),
+    ),
+    Case("task-unknown-field", task, _set(temperature=0.2), ('unknown field "spec.temperature"',)),
+    # TaskRun
+    Case(
+        "run-neither-ref-nor-spec",
+        taskrun,
+        _drop("taskRef"),
+        ("exactly one of spec.taskRef or spec.taskSpec must be set",),
+    ),
+    Case(
+        "run-both-ref-and-spec",
+        taskrun,
+        _set(taskSpec=INLINE_TASK),
+        ("exactly one of spec.taskRef or spec.taskSpec must be set",),
+    ),
+    Case(
+        "run-inline-without-tools",
+        taskrun,
+        lambda spec: (spec.pop("taskRef"), spec.update(taskSpec={"prompt": "p", "tools": []})),
+        ("spec.taskSpec.tools", "at least 1 items"),
+    ),
+    Case(
+        "run-unknown-status",
+        taskrun,
+        _set(status="Paused"),
+        ("spec.status", "Unsupported value", '"Cancelled"'),
+    ),
+    Case(
+        "run-duplicate-approvals",
+        taskrun,
+        _set(approvals=[APPROVAL, {**APPROVAL, "by": "x"}]),
+        ("spec.approvals[1]", "Duplicate value"),
+    ),
+    Case(
+        "run-bad-decision",
+        taskrun,
+        _set(approvals=[{**APPROVAL, "decision": "Maybe"}]),
+        ("spec.approvals[0].decision", "Unsupported value", '"Approve"'),
+    ),
+    Case(
+        "run-approval-without-by",
+        taskrun,
+        _set(approvals=[{"toolCallId": "tc-1", "decision": "Approve"}]),
+        ("spec.approvals[0].by", "Required value"),
+    ),
+    Case(
+        "run-bad-args-digest",
+        taskrun,
+        _set(approvals=[{**APPROVAL, "argsDigest": "md5:abc"}]),
+        ("spec.approvals[0].argsDigest", "should match"),
+    ),
+    Case(
+        "run-duplicate-params",
+        taskrun,
+        _set(params=[{"name": "a", "value": "1"}, {"name": "a", "value": "2"}]),
+        ("spec.params[1]", "Duplicate value"),
+    ),
+    Case(
+        "run-param-without-value",
+        taskrun,
+        _set(params=[{"name": "a"}]),
+        ("spec.params[0].value", "Required value"),
+    ),
+    Case(
+        "run-negative-ttl",
+        taskrun,
+        _set(ttlSecondsAfterFinished=-5),
+        ("spec.ttlSecondsAfterFinished", "greater than or equal to 0"),
+    ),
+    Case(
+        "run-bad-service-account",
+        taskrun,
+        _set(serviceAccountName="Agent_SA"),
+        ("spec.serviceAccountName", "should match"),
+    ),
+    # ToolPolicy
+    Case(
+        "policy-bad-action",
+        toolpolicy,
+        _set(rules=[{"tools": ["*"], "action": "Maybe"}]),
+        ("spec.rules[0].action", "Unsupported value", '"RequireApproval"'),
+    ),
+    Case(
+        "policy-rule-without-tools",
+        toolpolicy,
+        _set(rules=[{"tools": [], "action": "Deny"}]),
+        ("spec.rules[0].tools", "at least 1 items"),
+    ),
+    Case(
+        "policy-bad-default",
+        toolpolicy,
+        _set(defaults={"destructive": "Yes"}),
+        ("spec.defaults.destructive", "Unsupported value"),
+    ),
+    Case(
+        "policy-tiny-approval-timeout",
+        toolpolicy,
+        _set(approvalTimeoutSeconds=5),
+        ("spec.approvalTimeoutSeconds", "greater than or equal to 60"),
+    ),
+    Case(
+        "policy-cost-with-unit",
+        toolpolicy,
+        _set(budgets={"maxCostUSDPerDay": "5 dollars"}),
+        ("spec.budgets.maxCostUSDPerDay", "should match"),
+    ),
+    Case(
+        "policy-bad-approver-kind",
+        toolpolicy,
+        _set(approvers=[{"kind": "Team", "name": "x"}]),
+        ("spec.approvers[0].kind", "Unsupported value", '"Group"'),
+    ),
+]

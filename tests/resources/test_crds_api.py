@@ -1,0 +1,317 @@
+"""The CRDs and the approval admission policy, against the real Kubernetes API server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mission_control.resources import ModelRef, Task, TaskRun, TaskSpec, ToolPolicy
+from mission_control.resources.common import Metadata
+from mission_control.resources.taskrun import Approval, TaskRef, TaskRunParam, TaskRunSpec
+from mission_control.resources.toolpolicy import Budgets, PolicyRule, ToolPolicySpec
+from tests.controlplane.launcher import Cluster
+from tests.resources.corpus import INVALID, Case, task, taskrun, toolpolicy
+
+pytestmark = pytest.mark.controlplane
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def create(
+    cluster: Cluster,
+    namespace: str,
+    manifest: dict[str, Any],
+    *,
+    dry_run: bool = True,
+    user: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    args = ["create", "-n", namespace, "-o", "json", "-f", "-"]
+    if dry_run:
+        args.append("--dry-run=server")
+    return cluster.kubectl(*args, input=json.dumps(manifest), check=False, user=user)
+
+
+def patch(
+    cluster: Cluster,
+    namespace: str,
+    name: str,
+    patch: dict[str, Any],
+    *,
+    user: str | None = None,
+    kind: str = "taskrun",
+) -> subprocess.CompletedProcess[str]:
+    return cluster.kubectl(
+        "patch",
+        kind,
+        name,
+        "-n",
+        namespace,
+        "--type=merge",
+        "-p",
+        json.dumps(patch),
+        check=False,
+        user=user,
+    )
+
+
+def test_crds_are_established_with_status_subresource_and_short_names(crds: Cluster) -> None:
+    for plural, short in (("tasks", "mctask"), ("taskruns", "mcrun"), ("toolpolicies", "mcpolicy")):
+        crd = json.loads(
+            crds.kubectl("get", "crd", f"{plural}.missioncontrol.dev", "-o", "json").stdout
+        )
+        established = {c["type"]: c["status"] for c in crd["status"]["conditions"]}
+        assert established["Established"] == "True"
+        assert crd["spec"]["names"]["shortNames"] == [short]
+        assert crd["spec"]["names"]["categories"] == ["missioncontrol"]
+        assert crd["spec"]["versions"][0]["subresources"] == {"status": {}}
+
+
+def test_every_example_applies_with_kubectl_apply(crds: Cluster, k8s_namespace: str) -> None:
+    result = crds.kubectl("apply", "-n", k8s_namespace, "-f", str(ROOT / "manifests" / "examples"))
+    assert result.stdout.count(" created") == len(
+        list((ROOT / "manifests" / "examples").glob("*.yaml"))
+    )
+    listed = crds.kubectl("get", "missioncontrol", "-n", k8s_namespace, "-o", "name").stdout
+    assert "task.missioncontrol.dev/diagnose-crashloops" in listed
+    assert "taskrun.missioncontrol.dev/crashloops-media" in listed
+    assert "toolpolicy.missioncontrol.dev/default" in listed
+
+
+def test_kubectl_explain_teaches_the_approval_fields(crds: Cluster) -> None:
+    text = crds.kubectl("explain", "taskrun.spec.approvals").stdout
+    assert "Decisions on held tool calls, keyed by toolCallId" in text
+    for field in ("toolCallId", "decision", "by", "argsDigest", "message"):
+        assert field in text
+    assert (
+        "Your Kubernetes user name" in crds.kubectl("explain", "taskrun.spec.approvals.by").stdout
+    )
+
+
+def test_get_taskruns_prints_the_designed_columns(crds: Cluster, k8s_namespace: str) -> None:
+    run = taskrun()
+    assert create(crds, k8s_namespace, run, dry_run=False).returncode == 0
+    status = {
+        "status": {
+            "conditions": [
+                {
+                    "type": "Succeeded",
+                    "status": "Unknown",
+                    "reason": "Running",
+                    "message": "step 3",
+                    "lastTransitionTime": "2026-01-01T00:00:00Z",
+                }
+            ],
+            "steps": 3,
+            "usage": {"totalTokens": 5530, "costUSD": "0.0012"},
+            "startTime": "2026-01-01T00:00:00Z",
+        }
+    }
+    crds.kubectl(
+        "patch",
+        "taskrun",
+        "valid-run",
+        "-n",
+        k8s_namespace,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        json.dumps(status),
+    )
+    header, row = crds.kubectl("get", "taskruns", "-n", k8s_namespace).stdout.splitlines()
+    assert header.split() == [
+        "NAME",
+        "TASK",
+        "SUCCEEDED",
+        "REASON",
+        "STEPS",
+        "TOKENS",
+        "COST",
+        "AGE",
+    ]
+    assert row.split()[:7] == [
+        "valid-run",
+        "valid-task",
+        "Unknown",
+        "Running",
+        "3",
+        "5530",
+        "0.0012",
+    ]
+    wide = crds.kubectl("get", "mcrun", "-n", k8s_namespace, "-o", "wide").stdout.splitlines()[0]
+    assert wide.split()[-2:] == ["STARTTIME", "COMPLETIONTIME"]
+
+
+def test_get_missioncontrol_lists_all_three_kinds(crds: Cluster, k8s_namespace: str) -> None:
+    for build in (task, taskrun, toolpolicy):
+        assert create(crds, k8s_namespace, build(), dry_run=False).returncode == 0
+    out = crds.kubectl("get", "missioncontrol", "-n", k8s_namespace).stdout
+    assert "task.missioncontrol.dev/valid-task" in out
+    assert "taskrun.missioncontrol.dev/valid-run" in out
+    assert "toolpolicy.missioncontrol.dev/valid-policy" in out
+
+
+@pytest.mark.parametrize("case", INVALID, ids=lambda case: case.id)
+def test_api_server_rejects_invalid_objects_with_a_message_naming_the_fix(
+    crds: Cluster, k8s_namespace: str, case: Case
+) -> None:
+    result = create(crds, k8s_namespace, case.manifest())
+    assert result.returncode != 0, f"{case.id} was accepted"
+    for fragment in case.expect:
+        assert fragment in result.stderr, f"{fragment!r} not in: {result.stderr}"
+
+
+def test_objects_built_from_the_models_pass_server_side_dry_run(
+    crds: Cluster, k8s_namespace: str
+) -> None:
+    built = [
+        Task(
+            metadata=Metadata(name="built"),
+            spec=TaskSpec(
+                prompt="Check $(params.app).",
+                tools=["get_argocd_app_status"],
+                model=ModelRef(provider="gemini", name="gemini-2.0-flash"),
+            ),
+        ),
+        TaskRun(
+            metadata=Metadata(name="built"),
+            spec=TaskRunSpec(
+                task_ref=TaskRef(name="built"),
+                params=[TaskRunParam(name="app", value="jellyfin")],
+                dry_run=True,
+                approvals=[
+                    Approval(tool_call_id="tc-1", decision="Reject", by="admin", message="not now")
+                ],
+            ),
+        ),
+        ToolPolicy(
+            metadata=Metadata(name="built"),
+            spec=ToolPolicySpec(
+                rules=[PolicyRule(tools=["scale_*"], action="Deny")],
+                budgets=Budgets.model_validate({"maxCostUSDPerRun": "0.10"}),
+            ),
+        ),
+    ]
+    for model in built:
+        result = create(crds, k8s_namespace, model.to_k8s())
+        assert result.returncode == 0, result.stderr
+        echoed = json.loads(result.stdout)
+        assert type(model).model_validate(echoed).spec == model.spec
+
+
+def _started_run(cluster: Cluster, namespace: str, **spec: Any) -> str:
+    run = taskrun()
+    run["spec"].update(spec)
+    run["spec"].pop("approvals")
+    result = create(cluster, namespace, run, dry_run=False)
+    assert result.returncode == 0, result.stderr
+    return str(run["metadata"]["name"])
+
+
+def test_a_cancelled_run_cannot_be_restarted(crds: Cluster, k8s_namespace: str) -> None:
+    name = _started_run(crds, k8s_namespace)
+    assert patch(crds, k8s_namespace, name, {"spec": {"status": "Cancelled"}}).returncode == 0
+    result = patch(crds, k8s_namespace, name, {"spec": {"status": ""}})
+    assert result.returncode != 0
+    assert "a Cancelled run cannot be restarted, create a new TaskRun" in result.stderr
+    assert patch(crds, k8s_namespace, name, {"spec": {"status": None}}).returncode != 0
+
+
+def test_a_pending_run_can_start_but_a_started_run_cannot_go_back_to_pending(
+    crds: Cluster, k8s_namespace: str
+) -> None:
+    name = _started_run(crds, k8s_namespace, status="Pending")
+    assert patch(crds, k8s_namespace, name, {"spec": {"status": ""}}).returncode == 0
+    result = patch(crds, k8s_namespace, name, {"spec": {"status": "Pending"}})
+    assert result.returncode != 0
+    assert "spec.status may only change from Pending" in result.stderr
+
+
+def test_what_a_run_does_is_immutable_once_created(crds: Cluster, k8s_namespace: str) -> None:
+    name = _started_run(crds, k8s_namespace)
+    result = patch(crds, k8s_namespace, name, {"spec": {"taskRef": {"name": "other"}}})
+    assert result.returncode != 0
+    assert "spec.taskRef is immutable once the run exists" in result.stderr
+
+
+def test_given_approvals_cannot_be_rewritten(crds: Cluster, k8s_namespace: str) -> None:
+    name = _started_run(crds, k8s_namespace)
+    approval = {"toolCallId": "tc-1", "decision": "Reject", "by": "admin"}
+    assert patch(crds, k8s_namespace, name, {"spec": {"approvals": [approval]}}).returncode == 0
+    flipped = {**approval, "decision": "Approve"}
+    result = patch(crds, k8s_namespace, name, {"spec": {"approvals": [flipped]}})
+    assert result.returncode != 0
+    assert "spec.approvals entries cannot be changed or removed" in result.stderr
+
+
+@pytest.fixture
+def alice_may_edit_taskruns(crds: Cluster, k8s_namespace: str) -> str:
+    role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": {"name": "taskrun-editor", "namespace": k8s_namespace},
+        "rules": [
+            {
+                "apiGroups": ["missioncontrol.dev"],
+                "resources": ["taskruns"],
+                "verbs": ["get", "list", "create", "patch", "update"],
+            }
+        ],
+    }
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": "alice", "namespace": k8s_namespace},
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "Role",
+            "name": "taskrun-editor",
+        },
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "alice"}],
+    }
+    crds.kubectl(
+        "apply",
+        "-f",
+        "-",
+        input=json.dumps({"apiVersion": "v1", "kind": "List", "items": [role, binding]}),
+    )
+    return "alice"
+
+
+def test_an_approval_in_someone_elses_name_is_rejected(
+    crds: Cluster, k8s_namespace: str, alice_may_edit_taskruns: str
+) -> None:
+    name = _started_run(crds, k8s_namespace)
+    forged = {"spec": {"approvals": [{"toolCallId": "tc-3", "decision": "Approve", "by": "bob"}]}}
+    result = patch(crds, k8s_namespace, name, forged, user="alice")
+    assert result.returncode != 0
+    assert 'is given by "bob" but you are "alice"' in result.stderr
+    assert "must carry your own user name" in result.stderr
+
+
+def test_an_approval_in_your_own_name_is_accepted_and_kept(
+    crds: Cluster, k8s_namespace: str, alice_may_edit_taskruns: str
+) -> None:
+    name = _started_run(crds, k8s_namespace)
+    own = {"toolCallId": "tc-3", "decision": "Approve", "by": "alice"}
+    result = patch(crds, k8s_namespace, name, {"spec": {"approvals": [own]}}, user="alice")
+    assert result.returncode == 0, result.stderr
+    # A later approval by someone else leaves alice's entry as it was, so it still passes.
+    both = [own, {"toolCallId": "tc-4", "decision": "Reject", "by": "admin"}]
+    assert patch(crds, k8s_namespace, name, {"spec": {"approvals": both}}).returncode == 0
+    stored = json.loads(
+        crds.kubectl("get", "taskrun", name, "-n", k8s_namespace, "-o", "json").stdout
+    )
+    assert [a["by"] for a in stored["spec"]["approvals"]] == ["alice", "admin"]
+
+
+def test_creating_a_run_with_a_forged_approval_is_rejected(
+    crds: Cluster, k8s_namespace: str, alice_may_edit_taskruns: str
+) -> None:
+    run = taskrun()
+    run["spec"]["approvals"] = [{"toolCallId": "tc-1", "decision": "Approve", "by": "admin"}]
+    result = create(crds, k8s_namespace, run, user="alice")
+    assert result.returncode != 0
+    assert 'is given by "admin" but you are "alice"' in result.stderr
