@@ -42,6 +42,7 @@ controlplane: ## build etcd, kube-apiserver, kube-controller-manager, kubectl (c
 
 crds: $(STAMP) ## regenerate crds/*.yaml from operator/mission_control/resources/crds.py
 	$(BIN)/python -m mission_control.resources.crds crds
+	cp crds/*.yaml helm/mission-control/crds/
 
 dev: install controlplane ## run the local environment (see the top of this file)
 	$(BIN)/python -m tests.devenv
@@ -65,8 +66,9 @@ pytest: $(STAMP) ## only the tests (PYTEST_ARGS="-m 'not controlplane'" to narro
 
 test: install controlplane lint typecheck imports pytest ## everything CI runs
 
-bench: install ## benchmarks (journal append throughput and latency)
+bench: install controlplane ## benchmarks: journal append throughput/latency, control-plane start-up
 	$(BIN)/python -m bench.journal
+	$(BIN)/python -m bench.controlplane
 
 clean: ## remove the virtualenv and caches (not the control-plane binaries)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .dev

@@ -147,7 +147,7 @@ class AnthropicSettings(BaseSettings):
 
     model_config = _section("ANTHROPIC_")
     api_key: SecretStr | None = Field(default=None, description="Anthropic API key.")
-    model: str = Field(default="claude-sonnet-4-5", description="Default model name.")
+    model: str = Field(default="claude-sonnet-4-6", description="Default model name.")
     base_url: AnyHttpUrl | None = Field(default=None, description="Override of the API endpoint.")
     requests_per_minute: int = Field(default=50, ge=0, description="0 means unlimited.")
     timeout_seconds: float = Field(default=120.0, gt=0, description="Seconds one request may take.")

@@ -13,11 +13,13 @@ from kubernetes import client as k8s
 
 from mission_control.connectors.errors import (
     ConnectorForbidden,
+    ConnectorNotConfigured,
     ConnectorRequestError,
     ConnectorUnavailable,
 )
 from mission_control.connectors.kubernetes import KubernetesConnector
 from mission_control.connectors.kubernetes_errors import Operation, describe_identity
+from mission_control.settings import KubernetesSettings
 from tests.fakes.server import FakeServer, Reply
 
 PODS = r"/api/v1/namespaces/media/pods"
@@ -52,7 +54,7 @@ async def connector(api_server: FakeServer) -> AsyncIterator[KubernetesConnector
 async def test_a_slow_api_server_times_out_with_the_bound_in_the_message(
     connector: KubernetesConnector, api_server: FakeServer
 ) -> None:
-    api_server.enqueue("GET", "/version", Reply(200, {"major": "1"}, delay=1.5))
+    api_server.enqueue("GET", "/version/?", Reply(200, {"major": "1"}, delay=1.5))
     with pytest.raises(ConnectorUnavailable, match=r"127\.0\.0\.1:\d+ did not answer within 0.5s"):
         await connector.check()
 
@@ -92,7 +94,7 @@ async def test_a_malformed_answer_is_a_request_error_not_a_crash(
     connector: KubernetesConnector, api_server: FakeServer
 ) -> None:
     api_server.enqueue("GET", PODS, Reply(200, {"kind": "PodList", "items": [{"spec": 7}]}))
-    with pytest.raises(ConnectorRequestError, match="unexpected answer .* to list pods"):
+    with pytest.raises(ConnectorRequestError, match=r"unexpected answer .* to list pods"):
         await connector.list_pods("media")
 
 
@@ -132,3 +134,19 @@ def test_operations_name_subresources_and_scopes() -> None:
     assert log.target() == "log of pod media/web-0"
     assert log.object() == "pod media/web-0"
     assert Operation(verb="list", resource="nodes", kind="Node").target() == "nodes cluster-wide"
+
+
+async def test_a_body_that_is_not_json_is_a_request_error(
+    connector: KubernetesConnector, api_server: FakeServer
+) -> None:
+    api_server.enqueue("GET", PODS, Reply(200, "<html>proxy login</html>"))
+    with pytest.raises(ConnectorRequestError, match="unexpected answer"):
+        await connector.list_pods("media")
+
+
+def test_outside_a_cluster_without_kubeconfig_is_not_configured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    with pytest.raises(ConnectorNotConfigured, match="KUBECONFIG is not set"):
+        KubernetesConnector.from_settings(KubernetesSettings(kubeconfig=None))

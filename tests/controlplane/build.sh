@@ -25,6 +25,7 @@ if complete; then
     exit 0
 fi
 
+PATH="$PATH:/usr/local/go/bin:$HOME/go/bin"
 command -v go >/dev/null || {
     echo "build.sh: Go >= 1.26 is needed to build the local control plane (or set MC_TEST_KUBECONFIG to use an existing cluster)" >&2
     exit 1

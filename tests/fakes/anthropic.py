@@ -36,7 +36,7 @@ class FakeAnthropic(FakeServer):
     """Anthropic with an API key, available ``models`` and a script of assistant turns."""
 
     def __init__(
-        self, *, api_key: str = "test-anthropic-key", models: Iterable[str] = ("claude-sonnet-4-5",)
+        self, *, api_key: str = "test-anthropic-key", models: Iterable[str] = ("claude-sonnet-4-6",)
     ) -> None:
         super().__init__()
         self.api_key = api_key

@@ -10,6 +10,7 @@ from mission_control.llm import (
     AuthenticationFailed,
     BadRequest,
     FinishReason,
+    Message,
     ModelNotFound,
     ProviderUnavailable,
     RateLimited,
@@ -31,7 +32,7 @@ PODS = ToolDefinition(
 def provider_for(fake: FakeAnthropic, *, api_key: str | None = None) -> AnthropicProvider:
     return AnthropicProvider(
         api_key=api_key or fake.api_key,
-        model="claude-sonnet-4-5",
+        model="claude-sonnet-4-6",
         timeout=5,
         max_tokens=1024,
         base_url=fake.url,
@@ -57,7 +58,7 @@ async def test_a_final_answer_comes_back_with_usage(
     assert response.text == "Nothing is crash-looping."
     assert response.finish_reason is FinishReason.STOP
     assert (response.usage.prompt_tokens, response.usage.completion_tokens) == (250, 8)
-    assert (response.provider, response.model) == ("anthropic", "claude-sonnet-4-5")
+    assert (response.provider, response.model) == ("anthropic", "claude-sonnet-4-6")
     (sent,) = fake_anthropic.sent
     assert sent["system"] == "Be brief."
     assert sent["max_tokens"] == 1024
@@ -78,7 +79,7 @@ async def test_a_tool_round_trip_puts_all_results_in_one_user_turn(
     media, db = first.tool_calls
     assert first.finish_reason is FinishReason.TOOL_CALLS
     assert first.text == "Checking."
-    conversation = [
+    conversation: list[Message] = [
         UserMessage(content="Check"),
         first.to_message(),
         ToolResultMessage(tool_call_id=media.id, name=media.name, content="web-0 CrashLoopBackOff"),

@@ -11,6 +11,7 @@ from mission_control.llm import (
     AuthenticationFailed,
     BadRequest,
     FinishReason,
+    Message,
     ModelNotFound,
     ProviderUnavailable,
     RateLimited,
@@ -21,6 +22,7 @@ from mission_control.llm import (
 )
 from mission_control.llm.providers.gemini import GeminiProvider
 from tests.fakes.gemini import FakeGemini
+from tests.fakes.server import Reply
 
 PODS = ToolDefinition(
     name="list_k8s_pods",
@@ -93,7 +95,7 @@ async def test_a_tool_round_trip_is_accepted_with_signatures_and_linked_response
     fake_gemini.call(("list_k8s_pods", {"namespace": "media"}), ("get_k8s_pod_logs", {}))
     first = await gemini.complete(messages=[UserMessage(content="Check")], tools=[PODS, LOGS])
     pods, logs = first.tool_calls
-    conversation = [
+    conversation: list[Message] = [
         UserMessage(content="Check"),
         first.to_message(),
         ToolResultMessage(tool_call_id=pods.id, name=pods.name, content="web-0 CrashLoopBackOff"),
@@ -134,7 +136,7 @@ async def test_a_lost_thought_signature_is_refused_like_gemini_does(
         await gemini.complete(messages=[UserMessage(content="Check")], tools=[PODS])
     ).tool_calls
     unsigned = call.model_copy(update={"signature": None})
-    conversation = [
+    conversation: list[Message] = [
         UserMessage(content="Check"),
         AssistantMessage(tool_calls=(unsigned,)),
         ToolResultMessage(tool_call_id=call.id, name=call.name, content="none"),
@@ -145,21 +147,26 @@ async def test_a_lost_thought_signature_is_refused_like_gemini_does(
 
 
 async def test_calls_without_ids_get_ids_and_still_link_by_name() -> None:
-    with FakeGemini(call_ids=False, signatures=False) as fake:
-        provider = provider_for(fake)
-        try:
-            fake.call(("list_k8s_pods", {}))
-            first = await provider.complete(messages=[UserMessage(content="Check")], tools=[PODS])
-            (call,) = first.tool_calls
-            result = ToolResultMessage(tool_call_id=call.id, name=call.name, content="ok")
-            await provider.complete(
-                messages=[UserMessage(content="Check"), first.to_message(), result], tools=[PODS]
-            )
-        finally:
-            await provider.aclose()
+    fake = FakeGemini(call_ids=False, signatures=False)
+    fake.start()
+    provider = provider_for(fake)
+    fake.call(("list_k8s_pods", {}))
+    try:
+        first = await provider.complete(messages=[UserMessage(content="Check")], tools=[PODS])
+        (call,) = first.tool_calls
+        conversation: list[Message] = [
+            UserMessage(content="Check"),
+            first.to_message(),
+            ToolResultMessage(tool_call_id=call.id, name=call.name, content="ok"),
+        ]
+        await provider.complete(messages=conversation, tools=[PODS])
+    finally:
+        await provider.aclose()
+        fake.stop()
 
     assert call.id.startswith("call_")
     assert call.signature is None
+    assert fake.generations[1]["contents"][2]["parts"][0]["functionResponse"]["id"] == call.id
 
 
 @pytest.mark.parametrize(
@@ -178,6 +185,24 @@ async def test_finish_reasons_are_translated(
     response = await gemini.complete(messages=[UserMessage(content="hi")])
 
     assert response.finish_reason is expected
+
+
+async def test_a_blocked_prompt_is_a_content_filter_finish_with_its_usage(
+    gemini: GeminiProvider, fake_gemini: FakeGemini
+) -> None:
+    blocked = {
+        "promptFeedback": {"blockReason": "PROHIBITED_CONTENT"},
+        "usageMetadata": {"promptTokenCount": 40, "totalTokenCount": 40},
+        "modelVersion": "gemini-2.0-flash",
+    }
+    fake_gemini.fail(Reply(200, blocked))
+
+    response = await gemini.complete(messages=[UserMessage(content="hi")])
+
+    assert response.finish_reason is FinishReason.CONTENT_FILTER
+    assert (response.text, response.tool_calls) == ("", ())
+    assert response.usage.prompt_tokens == 40
+    assert response.raw["prompt_feedback"]["block_reason"] == "PROHIBITED_CONTENT"
 
 
 async def test_the_free_tier_limit_is_rate_limited_with_gemini_s_retry_delay(

@@ -11,6 +11,7 @@ from mission_control.llm import (
     AssistantMessage,
     BadRequest,
     FinishReason,
+    Message,
     ModelNotFound,
     ProviderTimeout,
     ProviderUnavailable,
@@ -85,7 +86,7 @@ async def test_a_conversation_with_tool_results_reaches_the_wire_in_ollama_forma
     ollama: OllamaProvider, fake_ollama: FakeOllama
 ) -> None:
     call = ToolCall(id="call_1", name="list_k8s_pods", arguments={"namespace": "media"})
-    messages = [
+    messages: list[Message] = [
         SystemMessage(content="You are careful."),
         UserMessage(content="Check pods"),
         AssistantMessage(tool_calls=(call,)),

@@ -110,5 +110,5 @@ async def test_the_store_opens_from_settings(database_url: str) -> None:
 
 
 def test_opening_from_settings_without_a_url_names_the_variable() -> None:
-    with pytest.raises(ConfigError, match="^DATABASE_URL: is not set"):
+    with pytest.raises(ConfigError, match=r"^DATABASE_URL: is not set"):
         Store.from_settings(load_settings({}).database)

@@ -84,7 +84,7 @@ async def test_day_total_sums_one_namespace_for_daily_budgets(store: Store) -> N
         total_tokens=385,
         cost_usd=Decimal("0.0003"),
     )
-    assert (ops_day_2.requests, ops_day_2.total_tokens, ops_day_2.cost_usd) == (0, 0, 0)
+    assert (ops_day_2.requests, ops_day_2.total_tokens, ops_day_2.cost_usd) == (0, 0, Decimal(0))
 
 
 async def test_run_total_sums_one_run(store: Store) -> None:

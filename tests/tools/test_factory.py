@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from mission_control.connectors import Connectors
-from mission_control.connectors.factory import build_connectors
 from mission_control.errors import ConfigError
 from mission_control.settings import load_settings
+from mission_control.wiring import build_connectors
 
 TOKEN = "mission-control@pve!mc=11111111-2222-3333-4444-555555555555"
 

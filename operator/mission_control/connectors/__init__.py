@@ -7,8 +7,9 @@ health endpoint. Credentials never appear in errors or logs.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from mission_control.connectors.argocd import ArgoCDConnector
@@ -17,7 +18,18 @@ if TYPE_CHECKING:
     from mission_control.connectors.proxmox import ProxmoxConnector
     from mission_control.inventory import Inventory
 
-__all__ = ["Connectors"]
+__all__ = ["MISSING_SETTINGS", "ConnectorName", "Connectors"]
+
+ConnectorName = Literal["kubernetes", "proxmox", "argocd", "prometheus", "inventory"]
+
+#: What to set to enable each connector, for "tool unavailable" messages.
+MISSING_SETTINGS: Mapping[ConnectorName, str] = {
+    "kubernetes": "set KUBECONFIG or run in a pod with a service account",
+    "proxmox": "set PROXMOX_HOST and PROXMOX_API_TOKEN",
+    "argocd": "set ARGOCD_URL and ARGOCD_TOKEN",
+    "prometheus": "set PROMETHEUS_URL",
+    "inventory": "configure at least one inventory source (KUBECONFIG, PROXMOX_HOST, ARGOCD_URL)",
+}
 
 
 @dataclass(frozen=True, kw_only=True)

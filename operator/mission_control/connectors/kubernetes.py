@@ -1,11 +1,12 @@
 """The Kubernetes connector: the only code that talks to the Kubernetes API.
 
 Built on the official client, which is synchronous: every call runs in a worker thread
-with a per-request timeout, so the event loop never blocks. Responses are read as raw JSON
-and parsed at the edge by :mod:`~mission_control.connectors.kubernetes_objects` (the client's
-own model layer is bypassed; it mangles JSON-looking log lines and rejects objects with
-unexpected nulls). Errors are translated once, by
-:mod:`~mission_control.connectors.kubernetes_errors`.
+with a per-request timeout, so the event loop never blocks. Responses are read raw and
+parsed at the edge by :mod:`~mission_control.connectors.kubernetes_wire`, once, into the
+small values of :mod:`~mission_control.connectors.kubernetes_objects`: the client's own
+model layer would build every field of every object, and it decodes logs strictly, so one
+byte of invalid UTF-8 in a container's output would fail the call. Errors are translated
+once, by :mod:`~mission_control.connectors.kubernetes_errors`.
 
 Impersonation (``Impersonate-User``) is per call. Each identity gets its own cached API
 client whose default headers are fixed at creation, so one call's identity can never leak
@@ -121,8 +122,9 @@ class KubernetesConnector:
     """
 
     def __init__(self, configuration: k8s.Configuration, *, timeout: float = 30.0) -> None:
+        # Retry only failures to connect: a request that reached the server is never re-sent,
+        # and a 429 comes back to the caller with its Retry-After rather than being waited out.
         configuration.retries = urllib3.Retry(
-            # Retry only failures to connect: a request that reached the server is never re-sent.
             total=2,
             connect=2,
             read=0,
@@ -130,6 +132,7 @@ class KubernetesConnector:
             status=0,
             other=0,
             backoff_factor=0.2,
+            respect_retry_after_header=False,
         )
         self._configuration = configuration
         self._timeout = timeout

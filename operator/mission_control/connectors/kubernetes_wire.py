@@ -226,8 +226,14 @@ class _List(_Wire, Generic[ItemT]):
 
 
 def continue_token(data: bytes) -> str:
-    """The ``metadata.continue`` token of a list page ("" on the last page)."""
-    return _ListPage.model_validate_json(data).metadata.continue_
+    """The ``metadata.continue`` token of a list page ("" on the last page).
+
+    A page that does not parse ends the list here; parsing its items then reports it.
+    """
+    try:
+        return _ListPage.model_validate_json(data).metadata.continue_
+    except ValueError:
+        return ""
 
 
 def _items(model: type[ItemT], pages: list[bytes]) -> list[ItemT]:

@@ -15,6 +15,7 @@ from contextlib import aclosing, asynccontextmanager
 
 import psycopg
 from psycopg import sql
+from psycopg.rows import TupleRow
 
 from mission_control.store.errors import translate_errors
 from mission_control.store.journal import EVENTS_CHANNEL, Journal
@@ -69,7 +70,7 @@ async def follow_run(
 
 async def _events(
     *,
-    conn: psycopg.AsyncConnection[tuple[object, ...]],
+    conn: psycopg.AsyncConnection[TupleRow],
     journal: Journal,
     run_uid: str,
     after_seq: int,
@@ -92,7 +93,7 @@ async def _events(
 
 async def _wait_for_news(
     *,
-    conn: psycopg.AsyncConnection[tuple[object, ...]],
+    conn: psycopg.AsyncConnection[TupleRow],
     run_uid: str,
     after_seq: int,
     idle_seconds: float | None,

@@ -15,6 +15,7 @@ from functools import cache
 from importlib import resources
 
 import psycopg
+from psycopg.rows import TupleRow
 
 from mission_control.store.errors import MigrationError, SchemaTooOld, translate_errors
 
@@ -91,10 +92,10 @@ async def apply_migrations(database_url: str) -> list[Migration]:
                 await conn.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK_KEY,))
 
 
-async def _apply_pending(conn: psycopg.AsyncConnection[tuple[object, ...]]) -> list[Migration]:
+async def _apply_pending(conn: psycopg.AsyncConnection[TupleRow]) -> list[Migration]:
     await conn.execute(_CREATE_BOOKKEEPING)
     cursor = await conn.execute("SELECT version, checksum FROM schema_migrations")
-    applied = {int(str(version)): str(checksum) for version, checksum in await cursor.fetchall()}
+    applied: dict[int, str] = dict(await cursor.fetchall())
     shipped = shipped_migrations()
     for migration in shipped:
         recorded = applied.get(migration.version)
@@ -119,7 +120,7 @@ async def _apply_pending(conn: psycopg.AsyncConnection[tuple[object, ...]]) -> l
     return done
 
 
-async def check_schema(conn: psycopg.AsyncConnection[tuple[object, ...]]) -> int:
+async def check_schema(conn: psycopg.AsyncConnection[TupleRow]) -> int:
     """Return the database's schema version; raise :class:`SchemaTooOld` if it is behind."""
     required = required_version()
     with translate_errors("check the schema version"):
@@ -129,7 +130,7 @@ async def check_schema(conn: psycopg.AsyncConnection[tuple[object, ...]]) -> int
             raise SchemaTooOld(current=None, required=required)
         cursor = await conn.execute("SELECT max(version) FROM schema_migrations")
         row = await cursor.fetchone()
-    current = None if row is None or row[0] is None else int(str(row[0]))
+    current: int | None = None if row is None else row[0]
     if current is None or current < required:
         raise SchemaTooOld(current=current, required=required)
     return current

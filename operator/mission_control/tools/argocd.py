@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from mission_control.connectors import MISSING_SETTINGS
 from mission_control.connectors.argocd import ArgoApplication, ArgoCDConnector
 from mission_control.connectors.errors import ConnectorNotConfigured
-from mission_control.connectors.factory import MISSING_SETTINGS
 from mission_control.tools.base import RiskLevel, Tool, ToolContext, ToolOutput
 from mission_control.tools.formatting import table
 

@@ -12,10 +12,11 @@ import enum
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from mission_control.connectors import ConnectorName
 from mission_control.errors import PermanentError
 
 if TYPE_CHECKING:
@@ -31,7 +32,6 @@ __all__ = [
     "truncate_text",
 ]
 
-ConnectorName = Literal["kubernetes", "proxmox", "argocd", "prometheus", "inventory"]
 
 #: Default bound of the text handed to the model (DESIGN 3: 16 KiB).
 MODEL_OUTPUT_LIMIT = 16 * 1024

@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mission_control.connectors import MISSING_SETTINGS
 from mission_control.connectors.errors import ConnectorNotConfigured
-from mission_control.connectors.factory import MISSING_SETTINGS
 from mission_control.inventory import InventoryItem, InventorySnapshot, ItemKind, SourceName
 from mission_control.tools.base import RiskLevel, Tool, ToolContext, ToolOutput
 from mission_control.tools.formatting import table

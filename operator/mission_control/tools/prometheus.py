@@ -9,8 +9,8 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from mission_control.connectors import MISSING_SETTINGS
 from mission_control.connectors.errors import ConnectorNotConfigured
-from mission_control.connectors.factory import MISSING_SETTINGS
 from mission_control.connectors.prometheus import PrometheusConnector, QueryResult, Series
 from mission_control.tools.base import RiskLevel, Tool, ToolContext, ToolOutput
 from mission_control.tools.formatting import table

@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from mission_control.connectors import MISSING_SETTINGS
 from mission_control.connectors.errors import ConnectorNotConfigured
-from mission_control.connectors.factory import MISSING_SETTINGS
 from mission_control.connectors.proxmox import GuestKind, ProxmoxConnector, ProxmoxGuest
 from mission_control.tools.base import RiskLevel, Tool, ToolContext, ToolOutput
 from mission_control.tools.formatting import human_bytes, human_duration, percent, table

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from mission_control.connectors import Connectors
+from mission_control.connectors import MISSING_SETTINGS, Connectors
 from mission_control.connectors.errors import ConnectorUnavailable
-from mission_control.connectors.factory import MISSING_SETTINGS
 from mission_control.errors import PermanentError
 from mission_control.tools.argocd import ARGOCD_TOOLS
 from mission_control.tools.base import Tool, ToolContext, ToolOutput

@@ -1,13 +1,12 @@
-"""Build the configured connectors (and the inventory over them) from the settings.
+"""The composition root: the configured connectors and the inventory, from the settings.
 
 A connector exists only when its settings are present; half a configuration (a host without
 its token) is a start-up :class:`~mission_control.errors.ConfigError` naming the variable.
-:data:`MISSING_SETTINGS` says, per connector, what to set to enable it.
+:data:`~mission_control.connectors.MISSING_SETTINGS` says what to set to enable each one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,20 +18,11 @@ from mission_control.connectors.proxmox import ProxmoxConnector
 from mission_control.errors import ConfigError
 from mission_control.inventory import Inventory
 from mission_control.settings import Settings
-from mission_control.tools.base import ConnectorName
 
-__all__ = ["IN_CLUSTER_TOKEN", "MISSING_SETTINGS", "build_connectors"]
+__all__ = ["IN_CLUSTER_TOKEN", "build_connectors"]
 
 #: Present when the process runs in a pod with a service account token mounted.
 IN_CLUSTER_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
-
-MISSING_SETTINGS: Mapping[ConnectorName, str] = {
-    "kubernetes": "set KUBECONFIG or run in a pod with a service account",
-    "proxmox": "set PROXMOX_HOST and PROXMOX_API_TOKEN",
-    "argocd": "set ARGOCD_URL and ARGOCD_TOKEN",
-    "prometheus": "set PROMETHEUS_URL",
-    "inventory": "configure at least one inventory source (KUBECONFIG, PROXMOX_HOST, ARGOCD_URL)",
-}
 
 
 def _require_pair(first: tuple[str, object], second: tuple[str, object]) -> bool:
