@@ -213,10 +213,10 @@ _SECTIONS: dict[str, tuple[type[BaseSettings], str]] = {
 
 def _variable_name(prefix: str, loc: tuple[int | str, ...], model: type[BaseSettings]) -> str:
     field = str(loc[0]) if loc else "?"
-    info = model.model_fields.get(field)
-    alias = info.validation_alias if info is not None else None
-    if isinstance(alias, str):
-        return alias.upper()
+    for name, info in model.model_fields.items():
+        alias = info.validation_alias
+        if isinstance(alias, str) and field in (name, alias):
+            return alias.upper()
     return f"{prefix}{field}".upper()
 
 
