@@ -267,10 +267,7 @@ class FakeGemini(FakeServer):
             responses = [part["functionResponse"] for part in parts if "functionResponse" in part]
             if calls:
                 self._check_signatures(parts)
-                after_response = previous is not None and any(
-                    "functionResponse" in p for p in previous["parts"]
-                )
-                if previous is None or (previous["role"] != "user" and not after_response):
+                if previous is None or previous["role"] != "user":  # function responses are "user"
                     raise self._invalid(
                         "Please ensure that function call turn comes immediately after a "
                         "user turn or after a function response turn."
@@ -291,14 +288,11 @@ class FakeGemini(FakeServer):
                         "Please ensure that the number of function response parts is equal "
                         "to the number of function call parts of the function call turn."
                     )
-                for call, response in zip(asked, responses, strict=True):
-                    if call.get("name") != response.get("name") or (
-                        call.get("id") and call.get("id") != response.get("id")
-                    ):
-                        raise self._invalid(
-                            f"function response {response.get('name')!r} does not match "
-                            f"the function call {call.get('name')!r}"
-                        )
+                if sorted(_link(c) for c in asked) != sorted(_link(r) for r in responses):
+                    raise self._invalid(
+                        "Please ensure that function responses answer the function calls of "
+                        "the function call turn (same names, and ids when the calls have them)."
+                    )
             previous = content
 
     def _check_signatures(self, parts: list[dict[str, Any]]) -> None:
@@ -339,3 +333,8 @@ class FakeGemini(FakeServer):
                 schema = declaration[schema_keys.pop()] if schema_keys else {"type": "object"}
                 if schema.get("type") not in ("object", "OBJECT"):
                     raise self._invalid(f"function {name}: parameters must be an object schema")
+
+
+def _link(part: dict[str, Any]) -> tuple[str, str]:
+    """What ties a function response to its call: the name, and the id when there is one."""
+    return str(part.get("name")), str(part.get("id") or "")

@@ -79,7 +79,7 @@ async def test_a_rate_limited_request_is_retried_after_the_providers_delay(
     response = await client.complete(messages=HI)
 
     assert response.text == "Done."
-    assert fake_time.sleeps == [3.0]
+    assert fake_time.sleeps == pytest.approx([3.0])
     assert [attempt.outcome for attempt in attempts] == ["RateLimited", "ok"]
     assert attempts[1].response == response
 
@@ -109,7 +109,7 @@ async def test_server_errors_are_retried_until_the_deadline(
         await client.complete(messages=HI, deadline=time.monotonic() + 5)
 
     assert len(fake_anthropic.sent) == 3
-    assert fake_time.sleeps == [1.0, 2.0]
+    assert fake_time.sleeps == pytest.approx([1.0, 2.0])
 
 
 async def test_a_permanent_error_is_not_retried(
@@ -131,7 +131,7 @@ async def test_requests_beyond_the_local_limit_wait_their_turn(
     for _ in range(3):
         await client.complete(messages=HI)
 
-    assert fake_time.sleeps == [60.0]
+    assert fake_time.sleeps == pytest.approx([60.0])
 
 
 async def test_tool_calls_written_as_text_are_repaired_when_asked(

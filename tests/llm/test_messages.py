@@ -54,6 +54,19 @@ def test_usage_adds_up_and_reports_its_total() -> None:
     assert usage.model_dump()["total_tokens"] == 130
 
 
+def test_a_response_round_trips_through_json() -> None:
+    response = LLMResponse(
+        provider="gemini",
+        model="gemini-2.0-flash",
+        text="Done.",
+        usage=Usage(prompt_tokens=10, completion_tokens=2),
+        latency_seconds=0.4,
+        raw={"responseId": "r1"},
+    )
+
+    assert LLMResponse.model_validate(json.loads(response.model_dump_json())) == response
+
+
 def test_a_response_becomes_the_next_assistant_turn() -> None:
     call = ToolCall(id="c1", name="list_k8s_pods")
     response = LLMResponse(

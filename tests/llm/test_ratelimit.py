@@ -39,7 +39,9 @@ async def test_the_request_over_the_limit_waits_for_the_oldest_to_leave_the_wind
 
     await gemini.acquire()
 
-    assert fake_time.sleeps == [50.0]  # the first request leaves the 60 s window at t=60
+    assert fake_time.sleeps == pytest.approx(
+        [50.0]
+    )  # the first request leaves the 60 s window at t=60
 
 
 async def test_zero_means_no_limit(fake_time: FakeTime) -> None:
@@ -58,7 +60,7 @@ async def test_a_slot_that_comes_after_the_deadline_is_refused(fake_time: FakeTi
     with pytest.raises(RateLimited, match="1 requests/minute") as caught:
         await gemini.acquire(deadline=fake_time.now + 30)
 
-    assert caught.value.retry_after == 60.0
+    assert caught.value.retry_after == pytest.approx(60.0)
     assert fake_time.sleeps == []
 
 
@@ -68,7 +70,7 @@ async def test_deferring_holds_everyone_back(fake_time: FakeTime) -> None:
     gemini.defer(12.0)
     await gemini.acquire()
 
-    assert fake_time.sleeps == [12.0]
+    assert fake_time.sleeps == pytest.approx([12.0])
 
 
 async def test_concurrent_callers_share_the_limit(fake_time: FakeTime) -> None:
@@ -76,7 +78,7 @@ async def test_concurrent_callers_share_the_limit(fake_time: FakeTime) -> None:
 
     await asyncio.gather(gemini.acquire(), gemini.acquire(), gemini.acquire())
 
-    assert fake_time.sleeps == [60.0, 60.0]
+    assert fake_time.sleeps == pytest.approx([60.0, 60.0])
 
 
 def test_a_negative_limit_is_refused() -> None:

@@ -35,7 +35,7 @@ async def test_temporary_failures_are_retried_with_exponential_backoff(fake_time
     )
 
     assert result == "ok"
-    assert fake_time.sleeps == [1.0, 2.0, 4.0]
+    assert fake_time.sleeps == pytest.approx([1.0, 2.0, 4.0])
 
 
 async def test_the_providers_retry_after_replaces_the_backoff(fake_time: FakeTime) -> None:
@@ -45,7 +45,7 @@ async def test_the_providers_retry_after_replaces_the_backoff(fake_time: FakeTim
         operation, policy=NO_JITTER, deadline=None, clock=fake_time, sleep=fake_time.sleep
     )
 
-    assert fake_time.sleeps == [7.0]
+    assert fake_time.sleeps == pytest.approx([7.0])
 
 
 async def test_permanent_errors_are_not_retried(fake_time: FakeTime) -> None:
@@ -76,7 +76,9 @@ async def test_retrying_stops_when_the_next_attempt_would_start_after_the_deadli
             sleep=fake_time.sleep,
         )
 
-    assert fake_time.sleeps == [1.0, 2.0]  # a third wait of 4 s would end past the deadline
+    assert fake_time.sleeps == pytest.approx(
+        [1.0, 2.0]
+    )  # a third wait of 4 s would end past the deadline
     assert isinstance(caught.value.__cause__, ProviderUnavailable)
 
 

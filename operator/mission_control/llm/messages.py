@@ -133,6 +133,8 @@ class ToolDefinition(_Frozen):
 class Usage(_Frozen):
     """Tokens of one request. Prompt includes cached input; completion includes thinking."""
 
+    # total_tokens is derived: accepted back from JSON (journal round trips) and recomputed
+    model_config = ConfigDict(frozen=True, extra="ignore")
     prompt_tokens: int = Field(default=0, ge=0)
     completion_tokens: int = Field(default=0, ge=0)
 

@@ -54,7 +54,8 @@ class ChatProvider(Protocol):
     ) -> LLMResponse:
         """One answer of ``model`` (default: the configured one), before ``deadline``.
 
-        Raises :class:`~mission_control.llm.errors.ProviderError` subclasses only.
+        Every failure of the provider raises a :class:`~mission_control.llm.errors.ProviderError`
+        subclass; any other exception is a bug and propagates as such.
         """
         ...
 

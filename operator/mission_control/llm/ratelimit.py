@@ -19,6 +19,8 @@ from mission_control.llm.errors import RateLimited
 __all__ = ["RateLimiter"]
 
 WINDOW_SECONDS = 60.0
+#: Waits shorter than this are rounding noise of the clock arithmetic, not waits.
+_RESOLUTION = 1e-6
 
 
 class RateLimiter:
@@ -50,7 +52,7 @@ class RateLimiter:
         wait = self._paused_until - now
         if self.requests_per_minute and len(self._granted) >= self.requests_per_minute:
             wait = max(wait, self._granted[0] + WINDOW_SECONDS - now)
-        return max(0.0, wait)
+        return wait if wait > _RESOLUTION else 0.0
 
     async def acquire(self, *, deadline: float | None = None) -> None:
         """Wait for a slot; raise :class:`RateLimited` if none comes before ``deadline``."""
