@@ -129,6 +129,13 @@ class OllamaSettings(BaseSettings):
         ge=256,
         description="Context window in tokens (options.num_ctx); unset: the model's.",
     )
+    stall_seconds: float = Field(
+        default=120.0,
+        ge=0,
+        description="Seconds a streamed answer may go without a new chunk before it is "
+        "abandoned as stalled (the first chunk follows model load and prompt evaluation); "
+        "0: do not stream, wait up to timeout_seconds for the whole answer.",
+    )
 
 
 class GeminiSettings(BaseSettings):

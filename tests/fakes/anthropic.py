@@ -91,7 +91,11 @@ class FakeAnthropic(FakeServer):
         """An error in Anthropic's format, e.g. ``error(529, "overloaded_error", "Overloaded")``."""
         return Reply(
             status,
-            {"type": "error", "error": {"type": kind, "message": message}},
+            {
+                "type": "error",
+                "error": {"type": kind, "message": message},
+                "request_id": "req_fake",
+            },
             headers={"request-id": "req_fake", **(headers or {})},
         )
 

@@ -1,11 +1,14 @@
 """A fake Gemini API (Generative Language API ``v1beta``): ``generateContent`` and ``models.get``.
 
-It checks requests the way the API does: the API key (``x-goog-api-key``), that the model
+It checks requests the way the API does: the API key (``x-goog-api-key``; an unknown key is
+a 400 ``INVALID_ARGUMENT`` with reason ``API_KEY_INVALID``, no key a 403), that the model
 exists, roles ``user``/``model``, non-empty parts, function declarations, that a function
 call turn follows a user or function response turn, that function responses answer the
 calls of the turn before them (by name, and id when given), and that thought signatures the
 fake issued come back with their calls. Errors use Google's JSON error format
-(``{"error": {"code", "message", "status", "details"}}``). Answers are scripted with
+(``{"error": {"code", "message", "status", "details"}}``, ``Content-Type: application/json``);
+:meth:`FakeGemini.invalid_argument`, :meth:`FakeGemini.permission_denied` and
+:meth:`FakeGemini.rate_limited` script the others. Answers are scripted with
 :meth:`FakeGemini.say` and :meth:`FakeGemini.call` (default: the text ``OK``).
 """
 
@@ -143,6 +146,50 @@ class FakeGemini(FakeServer):
             ],
         )
 
+    @classmethod
+    def invalid_argument(cls, message: str) -> Reply:
+        """400 INVALID_ARGUMENT, as for a schema or a conversation the API cannot take."""
+        return cls.error(400, message)
+
+    @classmethod
+    def bad_key(cls) -> Reply:
+        """What Google answers a key that does not exist: 400, with reason API_KEY_INVALID."""
+        message = "API key not valid. Please pass a valid API key."
+        return cls.error(
+            400,
+            message,
+            details=[
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": "API_KEY_INVALID",
+                    "domain": "googleapis.com",
+                    "metadata": {"service": "generativelanguage.googleapis.com"},
+                },
+                {
+                    "@type": "type.googleapis.com/google.rpc.LocalizedMessage",
+                    "locale": "en-US",
+                    "message": message,
+                },
+            ],
+        )
+
+    @classmethod
+    def permission_denied(cls, reason: str = "SERVICE_DISABLED") -> Reply:
+        """403 PERMISSION_DENIED: a real key whose project may not use the API."""
+        return cls.error(
+            403,
+            "Generative Language API has not been used in project 123456789 before or it is "
+            "disabled. Enable it by visiting the Google Cloud console, then retry.",
+            details=[
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": reason,
+                    "domain": "googleapis.com",
+                    "metadata": {"service": "generativelanguage.googleapis.com"},
+                }
+            ],
+        )
+
     @property
     def generations(self) -> list[dict[str, Any]]:
         """Bodies of the generateContent requests received, in order."""
@@ -222,20 +269,7 @@ class FakeGemini(FakeServer):
                 )
             )
         if key != self.api_key:
-            raise _Invalid(
-                self.error(
-                    400,
-                    "API key not valid. Please pass a valid API key.",
-                    details=[
-                        {
-                            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-                            "reason": "API_KEY_INVALID",
-                            "domain": "googleapis.com",
-                            "metadata": {"service": "generativelanguage.googleapis.com"},
-                        }
-                    ],
-                )
-            )
+            raise _Invalid(self.bad_key())
         if model not in self.models:
             raise _Invalid(
                 self.error(

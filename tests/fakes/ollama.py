@@ -1,18 +1,28 @@
-"""A fake Ollama server: ``/api/chat`` (non-streaming) and ``/api/tags``.
+"""A fake Ollama server: ``/api/chat`` (JSON or NDJSON streaming), ``/api/tags``, ``/api/version``.
 
 It checks requests the way Ollama does (a model is required and must be pulled, roles are
 known, tools are function schemas) and, stricter than Ollama, that every ``tool`` message
-answers a tool call of the assistant turn before it. The model's answers are scripted with
+answers a tool call of the assistant turn before it. ``"stream"`` defaults to true, as in
+Ollama: a streamed answer is NDJSON (``application/x-ndjson``), one JSON object per line: the
+text in pieces, the tool calls in a chunk of their own, then a final chunk with ``done: true``,
+``done_reason``, the token counts and durations. An error after streaming started is a line
+``{"error": "..."}`` (HTTP status 200 already sent).
+
+Tool calls come in the newer servers' shape (``id``, and ``function.index``) or, with
+``tool_call_ids=False``, in the older one (neither). The model's answers are scripted with
 :meth:`FakeOllama.say` and :meth:`FakeOllama.call` (default: the text ``OK``); errors are
 queued with :meth:`FakeOllama.fail` in Ollama's ``{"error": "..."}`` format.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 import threading
+import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from tests.fakes.server import FakeServer, RecordedRequest, Reply
@@ -31,35 +41,77 @@ class _Invalid(Exception):
 class FakeOllama(FakeServer):
     """Ollama with pulled ``models`` and a script of assistant turns."""
 
-    def __init__(self, *, models: Iterable[str] = ("llama3.1",)) -> None:
+    def __init__(
+        self,
+        *,
+        models: Iterable[str] = ("llama3.1",),
+        version: str = "0.12.6",
+        tool_call_ids: bool = True,
+    ) -> None:
         super().__init__()
         self.models = {name if ":" in name else f"{name}:latest" for name in models}
+        self.version = version
+        self.tool_call_ids = tool_call_ids  # newer servers give calls an id and an index
         self._turns: deque[dict[str, Any]] = deque()
         self._turns_lock = threading.Lock()
+        self._clock = itertools.count(1)  # timestamps, one per chunk
+        self._ids = itertools.count(1)
         self.route("POST", r"/api/chat", self._chat)
         self.route("GET", r"/api/tags", self._tags)
+        self.route("GET", r"/api/version", self._version)
 
     # -- script ------------------------------------------------------------------------------
 
-    def say(self, text: str, *, prompt_tokens: int = 20, completion_tokens: int = 5) -> None:
-        """Queue a final answer."""
-        self._queue({"content": text}, prompt_tokens, completion_tokens, done_reason="stop")
+    def say(
+        self,
+        text: str,
+        *,
+        prompt_tokens: int | None = 20,
+        completion_tokens: int | None = 5,
+        done_reason: str = "stop",
+        stall: float = 0.0,
+    ) -> None:
+        """Queue a final answer.
+
+        A count of None is left out, as Ollama does when it is 0 (a fully cached prompt).
+        ``stall`` holds a streamed answer back that many seconds after its first chunk.
+        """
+        self._queue(
+            {"content": text},
+            prompt=prompt_tokens,
+            completion=completion_tokens,
+            done_reason=done_reason,
+            stall=stall,
+        )
 
     def call(
         self,
         *calls: tuple[str, Mapping[str, Any]],
         text: str = "",
-        prompt_tokens: int = 20,
-        completion_tokens: int = 5,
+        prompt_tokens: int | None = 20,
+        completion_tokens: int | None = 5,
     ) -> None:
         """Queue a turn calling tools: ``call(("list_k8s_pods", {"namespace": "a"}))``."""
-        message = {
-            "content": text,
-            "tool_calls": [
-                {"function": {"name": name, "arguments": dict(args)}} for name, args in calls
-            ],
-        }
-        self._queue(message, prompt_tokens, completion_tokens, done_reason="stop")
+        tool_calls: list[dict[str, Any]] = []
+        for index, (name, args) in enumerate(calls):
+            function: dict[str, Any] = {"name": name, "arguments": dict(args)}
+            call: dict[str, Any] = {"function": function}
+            if self.tool_call_ids:
+                call = {
+                    "id": f"call_{next(self._ids):08x}",
+                    "function": {"index": index, **function},
+                }
+            tool_calls.append(call)
+        self._queue(
+            {"content": text, "tool_calls": tool_calls},
+            prompt=prompt_tokens,
+            completion=completion_tokens,
+            done_reason="stop",  # Ollama says "stop" after tool calls too
+        )
+
+    def break_off(self, message: str, *, after: str = "Let me") -> None:
+        """Queue an answer that fails after streaming ``after`` (a 500 when not streamed)."""
+        self._queue({"content": after}, prompt=20, completion=5, done_reason="stop", error=message)
 
     def fail(self, status: int, message: str, *, times: int = 1) -> None:
         """Answer the next ``times`` chat requests with an Ollama error."""
@@ -74,20 +126,14 @@ class FakeOllama(FakeServer):
         """Bodies of the chat requests received, in order."""
         return [request.json() for request in self.requests_to("POST", r"/api/chat")]
 
-    def _queue(
-        self, message: dict[str, Any], prompt: int, completion: int, *, done_reason: str
-    ) -> None:
+    def _queue(self, message: dict[str, Any], **turn: Any) -> None:
         with self._turns_lock:
-            self._turns.append(
-                {
-                    "message": message,
-                    "prompt": prompt,
-                    "completion": completion,
-                    "done_reason": done_reason,
-                }
-            )
+            self._turns.append({"message": message, **turn})
 
     # -- routes ------------------------------------------------------------------------------
+
+    def _version(self, request: RecordedRequest, match: Any) -> Reply:
+        return Reply(200, {"version": self.version})
 
     def _tags(self, request: RecordedRequest, match: Any) -> Reply:
         models = [
@@ -111,28 +157,63 @@ class FakeOllama(FakeServer):
             return self.error(exc.status, str(exc))
         with self._turns_lock:
             turn = self._turns.popleft() if self._turns else None
-        turn = turn or {
-            "message": {"content": "OK"},
-            "prompt": 20,
-            "completion": 5,
-            "done_reason": "stop",
-        }
+        turn = turn or {"message": {"content": "OK"}, "prompt": 20, "completion": 5}
+        turn.setdefault("done_reason", "stop")
+        if body.get("stream", True):
+            return Reply(
+                200, self._chunks(model, turn), headers={"Content-Type": "application/x-ndjson"}
+            )
+        if turn.get("error"):
+            return self.error(500, turn["error"])
         return Reply(
             200,
             {
                 "model": model,
-                "created_at": "2025-01-01T00:00:00.000000Z",
+                "created_at": self._created_at(),
                 "message": {"role": "assistant", **turn["message"]},
                 "done": True,
-                "done_reason": turn["done_reason"],
-                "total_duration": 1_000_000,
-                "load_duration": 1_000,
-                "prompt_eval_count": turn["prompt"],
-                "prompt_eval_duration": 500_000,
-                "eval_count": turn["completion"],
-                "eval_duration": 400_000,
+                **self._final(turn),
             },
         )
+
+    def _chunks(self, model: str, turn: dict[str, Any]) -> Iterator[bytes]:
+        def line(message: Mapping[str, Any], **rest: Any) -> bytes:
+            chunk = {
+                "model": model,
+                "created_at": self._created_at(),
+                "message": {"role": "assistant", **message},
+                **rest,
+            }
+            return json.dumps(chunk).encode() + b"\n"
+
+        text = turn["message"].get("content", "")
+        for position, piece in enumerate(re.findall(r"\S*\s*", text)[:-1]):
+            yield line({"content": piece}, done=False)
+            if position == 0 and turn.get("stall"):
+                time.sleep(turn["stall"])
+        if turn.get("error"):
+            yield json.dumps({"error": turn["error"]}).encode() + b"\n"
+            return
+        if turn["message"].get("tool_calls"):
+            yield line({"content": "", "tool_calls": turn["message"]["tool_calls"]}, done=False)
+        yield line({"content": ""}, done=True, **self._final(turn))
+
+    @staticmethod
+    def _final(turn: dict[str, Any]) -> dict[str, Any]:
+        """The last chunk's fields; Ollama omits counts that are 0 (``omitempty``)."""
+        counts = {"prompt_eval_count": turn.get("prompt"), "eval_count": turn.get("completion")}
+        return {
+            "done_reason": turn["done_reason"],
+            "total_duration": 1_000_000,
+            "load_duration": 1_000,
+            "prompt_eval_duration": 500_000,
+            "eval_duration": 400_000,
+            **{key: value for key, value in counts.items() if value},
+        }
+
+    def _created_at(self) -> str:
+        tick = next(self._clock)
+        return f"2025-06-01T12:{tick // 60 % 60:02d}:{tick % 60:02d}.{tick:09d}Z"
 
     def _check_chat(self, body: dict[str, Any]) -> str:
         model = body.get("model")
@@ -140,8 +221,8 @@ class FakeOllama(FakeServer):
             raise _Invalid("model is required")
         if (model if ":" in model else f"{model}:latest") not in self.models:
             raise _Invalid(f'model "{model}" not found, try pulling it first', status=404)
-        if body.get("stream", True) is not False:
-            raise _Invalid("this fake answers stream=false requests only")
+        if not isinstance(body.get("stream", True), bool):
+            raise _Invalid("json: cannot unmarshal into Go struct field ChatRequest.stream")
         messages = body.get("messages")
         if not isinstance(messages, list):
             raise _Invalid("messages must be a list")

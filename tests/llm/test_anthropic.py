@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from decimal import Decimal
 
 import pytest
 
 from mission_control.llm import (
     AuthenticationFailed,
     BadRequest,
+    Cost,
     FinishReason,
     Message,
     ModelNotFound,
@@ -18,6 +20,7 @@ from mission_control.llm import (
     ToolDefinition,
     ToolResultMessage,
     UserMessage,
+    load_price_table,
 )
 from mission_control.llm.providers.anthropic import AnthropicProvider
 from tests.fakes.anthropic import FakeAnthropic
@@ -67,20 +70,25 @@ async def test_a_final_answer_comes_back_with_usage(
     ]
 
 
-async def test_a_tool_round_trip_puts_all_results_in_one_user_turn(
+async def test_a_two_turn_tool_conversation_sends_exact_bodies_and_is_priced(
     claude: AnthropicProvider, fake_anthropic: FakeAnthropic
 ) -> None:
     fake_anthropic.call(
         ("list_k8s_pods", {"namespace": "media"}),
         ("list_k8s_pods", {"namespace": "db"}),
         text="Checking.",
+        input_tokens=1000,
+        output_tokens=50,
     )
-    first = await claude.complete(messages=[UserMessage(content="Check")], tools=[PODS])
+    fake_anthropic.say(
+        "web-0 crash-loops; db was not checked.", input_tokens=1200, output_tokens=30
+    )
+    asked: list[Message] = [SystemMessage(content="Be brief."), UserMessage(content="Check")]
+
+    first = await claude.complete(messages=asked, tools=[PODS])
     media, db = first.tool_calls
-    assert first.finish_reason is FinishReason.TOOL_CALLS
-    assert first.text == "Checking."
     conversation: list[Message] = [
-        UserMessage(content="Check"),
+        *asked,
         first.to_message(),
         ToolResultMessage(tool_call_id=media.id, name=media.name, content="web-0 CrashLoopBackOff"),
         ToolResultMessage(
@@ -88,29 +96,68 @@ async def test_a_tool_round_trip_puts_all_results_in_one_user_turn(
         ),
         UserMessage(content="Summarise."),
     ]
+    second = await claude.complete(messages=conversation, tools=[PODS])
 
-    await claude.complete(messages=conversation, tools=[PODS])
-
-    sent = fake_anthropic.sent[1]
-    assert sent["tools"] == [
-        {"name": "list_k8s_pods", "description": "List pods.", "input_schema": PODS.parameters}
-    ]
-    assert [message["role"] for message in sent["messages"]] == ["user", "assistant", "user"]
-    assert sent["messages"][2]["content"] == [
+    assert (first.finish_reason, first.text) == (FinishReason.TOOL_CALLS, "Checking.")
+    common = {
+        "max_tokens": 1024,
+        "model": "claude-sonnet-4-6",
+        "system": "Be brief.",
+        "tools": [
+            {"name": "list_k8s_pods", "description": "List pods.", "input_schema": PODS.parameters}
+        ],
+    }
+    question = {"role": "user", "content": [{"type": "text", "text": "Check"}]}
+    assert fake_anthropic.sent == [
+        {"messages": [question], **common},
         {
-            "type": "tool_result",
-            "tool_use_id": media.id,
-            "content": "web-0 CrashLoopBackOff",
-            "is_error": False,
+            "messages": [
+                question,
+                {
+                    "role": "assistant",
+                    "content": [
+                        {"type": "text", "text": "Checking."},
+                        {
+                            "type": "tool_use",
+                            "id": media.id,
+                            "name": "list_k8s_pods",
+                            "input": {"namespace": "media"},
+                        },
+                        {
+                            "type": "tool_use",
+                            "id": db.id,
+                            "name": "list_k8s_pods",
+                            "input": {"namespace": "db"},
+                        },
+                    ],
+                },
+                {  # all results first, in one user turn, then the user's text
+                    "role": "user",
+                    "content": [
+                        {
+                            "type": "tool_result",
+                            "tool_use_id": media.id,
+                            "content": "web-0 CrashLoopBackOff",
+                            "is_error": False,
+                        },
+                        {
+                            "type": "tool_result",
+                            "tool_use_id": db.id,
+                            "content": "denied by policy",
+                            "is_error": True,
+                        },
+                        {"type": "text", "text": "Summarise."},
+                    ],
+                },
+            ],
+            **common,
         },
-        {
-            "type": "tool_result",
-            "tool_use_id": db.id,
-            "content": "denied by policy",
-            "is_error": True,
-        },
-        {"type": "text", "text": "Summarise."},
     ]
+    assert second.finish_reason is FinishReason.STOP
+    usage = first.usage + second.usage
+    assert (usage.prompt_tokens, usage.completion_tokens) == (2200, 80)
+    cost = load_price_table(None).cost(usage, provider="anthropic", model=second.model)
+    assert cost == Cost(usd=Decimal("0.0078"), priced=True)  # $3 and $15 per million
 
 
 async def test_a_tool_use_left_unanswered_is_refused_like_the_api_does(

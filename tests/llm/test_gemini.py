@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from decimal import Decimal
 
+import httpx
 import pytest
 
 from mission_control.llm import (
     AssistantMessage,
     AuthenticationFailed,
     BadRequest,
+    Cost,
     FinishReason,
     Message,
     ModelNotFound,
@@ -19,6 +22,7 @@ from mission_control.llm import (
     ToolDefinition,
     ToolResultMessage,
     UserMessage,
+    load_price_table,
 )
 from mission_control.llm.providers.gemini import GeminiProvider
 from tests.fakes.gemini import FakeGemini
@@ -89,43 +93,99 @@ async def test_function_calls_keep_their_ids_and_thought_signatures(
     assert response.finish_reason is FinishReason.TOOL_CALLS
 
 
-async def test_a_tool_round_trip_is_accepted_with_signatures_and_linked_responses(
+async def test_a_two_turn_tool_conversation_sends_exact_bodies_and_is_priced(
     gemini: GeminiProvider, fake_gemini: FakeGemini
 ) -> None:
-    fake_gemini.call(("list_k8s_pods", {"namespace": "media"}), ("get_k8s_pod_logs", {}))
-    first = await gemini.complete(messages=[UserMessage(content="Check")], tools=[PODS, LOGS])
+    fake_gemini.call(
+        ("list_k8s_pods", {"namespace": "media"}),
+        ("get_k8s_pod_logs", {}),
+        prompt_tokens=1200,
+        completion_tokens=40,
+    )
+    fake_gemini.say("web-0 crash-loops.", prompt_tokens=1400, completion_tokens=60)
+    asked: list[Message] = [SystemMessage(content="Be brief."), UserMessage(content="Check")]
+
+    first = await gemini.complete(messages=asked, tools=[PODS, LOGS])
     pods, logs = first.tool_calls
     conversation: list[Message] = [
-        UserMessage(content="Check"),
+        *asked,
         first.to_message(),
         ToolResultMessage(tool_call_id=pods.id, name=pods.name, content="web-0 CrashLoopBackOff"),
         ToolResultMessage(tool_call_id=logs.id, name=logs.name, content="denied", is_error=True),
     ]
-    fake_gemini.say("web-0 crash-loops.")
-
     second = await gemini.complete(messages=conversation, tools=[PODS, LOGS])
 
-    assert second.text == "web-0 crash-loops."
-    sent = fake_gemini.generations[1]
-    assert [content["role"] for content in sent["contents"]] == ["user", "model", "user"]
-    assert sent["contents"][2]["parts"] == [
-        {
-            "functionResponse": {
-                "id": pods.id,
-                "name": "list_k8s_pods",
-                "response": {"output": "web-0 CrashLoopBackOff"},
+    common = {
+        "systemInstruction": {"parts": [{"text": "Be brief."}], "role": "user"},
+        "tools": [
+            {
+                "functionDeclarations": [
+                    {
+                        "description": "List pods.",
+                        "name": "list_k8s_pods",
+                        "parameters_json_schema": PODS.parameters,
+                    },
+                    {
+                        "description": "Logs of a pod.",
+                        "name": "get_k8s_pod_logs",
+                        "parameters_json_schema": {"type": "object", "properties": {}},
+                    },
+                ]
             }
-        },
+        ],
+        "generationConfig": {},
+    }
+    question = {"parts": [{"text": "Check"}], "role": "user"}
+    assert fake_gemini.generations == [
+        {"contents": [question], **common},
         {
-            "functionResponse": {
-                "id": logs.id,
-                "name": "get_k8s_pod_logs",
-                "response": {"error": "denied"},
-            }
+            "contents": [
+                question,
+                {
+                    "parts": [
+                        {
+                            "functionCall": {
+                                "id": "fc-1",
+                                "args": {"namespace": "media"},
+                                "name": "list_k8s_pods",
+                            },
+                            "thoughtSignature": fake_gemini.issued_signatures["fc-1"],
+                        },
+                        {
+                            "functionCall": {"id": "fc-2", "args": {}, "name": "get_k8s_pod_logs"},
+                            "thoughtSignature": fake_gemini.issued_signatures["fc-2"],
+                        },
+                    ],
+                    "role": "model",
+                },
+                {
+                    "parts": [
+                        {
+                            "functionResponse": {
+                                "id": "fc-1",
+                                "name": "list_k8s_pods",
+                                "response": {"output": "web-0 CrashLoopBackOff"},
+                            }
+                        },
+                        {
+                            "functionResponse": {
+                                "id": "fc-2",
+                                "name": "get_k8s_pod_logs",
+                                "response": {"error": "denied"},
+                            }
+                        },
+                    ],
+                    "role": "user",
+                },
+            ],
+            **common,
         },
     ]
-    declarations = sent["tools"][0]["functionDeclarations"]
-    assert declarations[0]["parameters_json_schema"] == PODS.parameters
+    assert (second.text, second.finish_reason) == ("web-0 crash-loops.", FinishReason.STOP)
+    usage = first.usage + second.usage
+    assert (usage.prompt_tokens, usage.completion_tokens) == (2600, 100)
+    cost = load_price_table(None).cost(usage, provider="gemini", model=second.model)
+    assert cost == Cost(usd=Decimal("0.00030"), priced=True)  # $0.10 and $0.40 per million
 
 
 async def test_a_lost_thought_signature_is_refused_like_gemini_does(
@@ -218,12 +278,62 @@ async def test_the_free_tier_limit_is_rate_limited_with_gemini_s_retry_delay(
 
 
 async def test_a_wrong_key_says_which_setting_to_fix(fake_gemini: FakeGemini) -> None:
-    provider = provider_for(fake_gemini, api_key="wrong")
+    provider = provider_for(fake_gemini, api_key="AIza-wrong-key")
     try:
-        with pytest.raises(AuthenticationFailed, match="GEMINI_API_KEY"):
+        with pytest.raises(AuthenticationFailed, match="GEMINI_API_KEY") as caught:
             await provider.complete(messages=[UserMessage(content="hi")])
     finally:
         await provider.aclose()
+
+    assert "400 INVALID_ARGUMENT: API key not valid" in str(caught.value)
+    assert "AIza-wrong-key" not in str(caught.value)
+
+
+async def test_a_key_without_access_to_the_api_says_which_setting_to_fix(
+    gemini: GeminiProvider, fake_gemini: FakeGemini
+) -> None:
+    fake_gemini.fail(fake_gemini.permission_denied())
+
+    with pytest.raises(AuthenticationFailed, match="403 PERMISSION_DENIED") as caught:
+        await gemini.complete(messages=[UserMessage(content="hi")])
+
+    assert "set GEMINI_API_KEY to a key of a project that may use" in str(caught.value)
+    assert fake_gemini.api_key not in str(caught.value)
+
+
+async def test_an_invalid_argument_is_a_bad_request_that_says_retrying_will_not_help(
+    gemini: GeminiProvider, fake_gemini: FakeGemini
+) -> None:
+    fake_gemini.fail(
+        fake_gemini.invalid_argument(
+            "* GenerateContentRequest.tools[0].function_declarations[0].parameters.properties: "
+            "should be non-empty for OBJECT type"
+        )
+    )
+
+    with pytest.raises(BadRequest, match="400 INVALID_ARGUMENT") as caught:
+        await gemini.complete(messages=[UserMessage(content="hi")], tools=[PODS])
+
+    assert "should be non-empty for OBJECT type" in str(caught.value)
+    assert "retrying will not help: correct what it names" in str(caught.value)
+
+
+@pytest.mark.parametrize("status", [400, 403])
+def test_the_fake_sends_errors_as_json_like_google(fake_gemini: FakeGemini, status: int) -> None:
+    headers = {} if status == 403 else {"x-goog-api-key": "wrong"}
+
+    reply = httpx.post(
+        f"{fake_gemini.url}/v1beta/models/gemini-2.0-flash:generateContent",
+        json={"contents": [{"role": "user", "parts": [{"text": "hi"}]}]},
+        headers=headers,
+    )
+
+    assert reply.status_code == status
+    assert reply.headers["content-type"].startswith("application/json")
+    assert (
+        reply.json()["error"]["status"]
+        == {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED"}[status]
+    )
 
 
 async def test_an_unknown_model_is_not_found(gemini: GeminiProvider) -> None:

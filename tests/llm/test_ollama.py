@@ -1,15 +1,21 @@
-"""The Ollama adapter, against a fake Ollama through the official ``ollama`` client."""
+"""The Ollama adapter, against a fake Ollama through the official ``ollama`` client.
+
+Most behaviour is checked on both paths: streamed (NDJSON, the default) and one whole answer.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from decimal import Decimal
 
+import httpx
 import pytest
 
 from mission_control.llm import (
     AssistantMessage,
     BadRequest,
+    Cost,
     FinishReason,
     Message,
     ModelNotFound,
@@ -20,6 +26,7 @@ from mission_control.llm import (
     ToolDefinition,
     ToolResultMessage,
     UserMessage,
+    load_price_table,
 )
 from mission_control.llm.providers.ollama import OllamaProvider, ollama_parameters
 from tests.fakes.ollama import FakeOllama
@@ -42,8 +49,22 @@ PODS = ToolDefinition(
 )
 
 
+STREAMED, WHOLE = 30.0, None  # stall_seconds: streaming on, streaming off
+
+
+@pytest.fixture(params=[STREAMED, WHOLE], ids=["streamed", "whole"])
+async def ollama(
+    fake_ollama: FakeOllama, request: pytest.FixtureRequest
+) -> AsyncIterator[OllamaProvider]:
+    provider = OllamaProvider(
+        base_url=fake_ollama.url, model="llama3.1", timeout=5, stall_seconds=request.param
+    )
+    yield provider
+    await provider.aclose()
+
+
 @pytest.fixture
-async def ollama(fake_ollama: FakeOllama) -> AsyncIterator[OllamaProvider]:
+async def streamed(fake_ollama: FakeOllama) -> AsyncIterator[OllamaProvider]:
     provider = OllamaProvider(base_url=fake_ollama.url, model="llama3.1", timeout=5)
     yield provider
     await provider.aclose()
@@ -63,6 +84,57 @@ async def test_a_final_answer_comes_back_with_usage(
     assert response.model == "llama3.1"
     assert response.latency_seconds > 0
     assert response.raw["message"]["content"] == "All pods are healthy."
+    assert response.raw["done_reason"] == "stop"
+    assert fake_ollama.chats[0]["stream"] is (ollama._stall_seconds is not None)
+
+
+async def test_a_streamed_answer_is_assembled_from_its_ndjson_chunks(
+    streamed: OllamaProvider, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.say("web-0 is crash-looping since 08:00.\n", prompt_tokens=80, completion_tokens=11)
+
+    response = await streamed.complete(messages=[UserMessage(content="Status?")])
+
+    assert response.text == "web-0 is crash-looping since 08:00.\n"
+    assert (response.usage.prompt_tokens, response.usage.completion_tokens) == (80, 11)
+    assert response.raw["done"] is True
+    assert response.raw["eval_duration"] == 400_000  # durations come from the final chunk
+
+
+async def test_missing_token_counts_are_zero(
+    ollama: OllamaProvider, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.say("cached", prompt_tokens=None, completion_tokens=3)
+
+    response = await ollama.complete(messages=[UserMessage(content="again")])
+
+    assert (response.usage.prompt_tokens, response.usage.completion_tokens) == (0, 3)
+
+
+async def test_a_stalled_model_is_abandoned_long_before_the_timeout(
+    fake_ollama: FakeOllama,
+) -> None:
+    provider = OllamaProvider(
+        base_url=fake_ollama.url, model="llama3.1", timeout=30, stall_seconds=0.2
+    )
+    fake_ollama.say("Let me think about this", stall=2.0)
+    started = time.monotonic()
+    try:
+        with pytest.raises(ProviderTimeout, match="OLLAMA_STALL_SECONDS"):
+            await provider.complete(messages=[UserMessage(content="hi")])
+    finally:
+        await provider.aclose()
+
+    assert time.monotonic() - started < 1.5
+
+
+async def test_an_error_in_the_middle_of_a_stream_is_temporary(
+    streamed: OllamaProvider, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.break_off("model runner has unexpectedly stopped")
+
+    with pytest.raises(ProviderUnavailable, match="broke off: model runner has unexpectedly"):
+        await streamed.complete(messages=[UserMessage(content="hi")])
 
 
 async def test_tool_calls_come_back_with_ids_of_their_own(
@@ -80,6 +152,100 @@ async def test_tool_calls_come_back_with_ids_of_their_own(
         ("list_k8s_pods", {"namespace": "db"}),
     ]
     assert len({call.id for call in response.tool_calls}) == 2
+    assert all(call.id.startswith("call_") for call in response.tool_calls)
+
+
+@pytest.mark.parametrize("stall_seconds", [STREAMED, WHOLE], ids=["streamed", "whole"])
+async def test_newer_and_older_servers_tool_calls_get_the_same_stable_ids(
+    stall_seconds: float | None,
+) -> None:
+    ids = []
+    for newer in (True, False):  # newer servers send "id" and "function.index"; older do not
+        with FakeOllama(tool_call_ids=newer) as fake:
+            provider = OllamaProvider(
+                base_url=fake.url, model="llama3.1", timeout=5, stall_seconds=stall_seconds
+            )
+            fake.call(("list_k8s_pods", {"namespace": "media"}), ("list_k8s_pods", {}))
+            try:
+                response = await provider.complete(messages=[UserMessage(content="Check")])
+            finally:
+                await provider.aclose()
+        ids.append([call.id for call in response.tool_calls])
+
+    newer_ids, older_ids = ids
+    assert newer_ids == older_ids  # derived from the answer, not from the server's "id"
+    assert len(set(newer_ids)) == 2
+
+
+async def test_a_two_turn_tool_conversation_sends_exact_bodies_and_costs_nothing(
+    streamed: OllamaProvider, fake_ollama: FakeOllama
+) -> None:
+    tool = ToolDefinition(
+        name="list_k8s_pods",
+        description="List pods.",
+        parameters={
+            "type": "object",
+            "properties": {"namespace": {"type": "string", "description": "Namespace."}},
+            "required": ["namespace"],
+        },
+    )
+    fake_ollama.call(
+        ("list_k8s_pods", {"namespace": "media"}), prompt_tokens=150, completion_tokens=18
+    )
+    fake_ollama.say("web-0 is crash-looping.", prompt_tokens=210, completion_tokens=9)
+    conversation: list[Message] = [
+        SystemMessage(content="You are careful."),
+        UserMessage(content="Any crash loops in media?"),
+    ]
+
+    first = await streamed.complete(messages=conversation, tools=[tool])
+    (call,) = first.tool_calls
+    conversation += [
+        first.to_message(),
+        ToolResultMessage(tool_call_id=call.id, name=call.name, content="web-0 CrashLoopBackOff"),
+    ]
+    second = await streamed.complete(messages=conversation, tools=[tool])
+
+    wire_tool = {
+        "type": "function",
+        "function": {
+            "name": "list_k8s_pods",
+            "description": "List pods.",
+            "parameters": {
+                "type": "object",
+                "required": ["namespace"],
+                "properties": {"namespace": {"type": "string", "description": "Namespace."}},
+            },
+        },
+    }
+    asked = [
+        {"role": "system", "content": "You are careful."},
+        {"role": "user", "content": "Any crash loops in media?"},
+    ]
+    assert fake_ollama.chats == [
+        {"model": "llama3.1", "stream": True, "messages": asked, "tools": [wire_tool]},
+        {
+            "model": "llama3.1",
+            "stream": True,
+            "messages": [
+                *asked,
+                {  # the client library drops the empty content
+                    "role": "assistant",
+                    "tool_calls": [
+                        {"function": {"name": "list_k8s_pods", "arguments": {"namespace": "media"}}}
+                    ],
+                },
+                {"role": "tool", "content": "web-0 CrashLoopBackOff", "tool_name": "list_k8s_pods"},
+            ],
+            "tools": [wire_tool],
+        },
+    ]
+    assert second.text == "web-0 is crash-looping."
+    assert second.finish_reason is FinishReason.STOP
+    usage = first.usage + second.usage
+    assert (usage.prompt_tokens, usage.completion_tokens) == (360, 27)
+    cost = load_price_table(None).cost(usage, provider="ollama", model=second.model)
+    assert cost == Cost(usd=Decimal(0), priced=True)
 
 
 async def test_a_conversation_with_tool_results_reaches_the_wire_in_ollama_format(
@@ -98,7 +264,6 @@ async def test_a_conversation_with_tool_results_reaches_the_wire_in_ollama_forma
     await ollama.complete(messages=messages, tools=[PODS], model="llama3.1")
 
     (sent,) = fake_ollama.chats
-    assert sent["stream"] is False
     assert sent["messages"] == [
         {"role": "system", "content": "You are careful."},
         {"role": "user", "content": "Check pods"},
@@ -127,7 +292,7 @@ async def test_the_context_window_setting_is_sent_as_an_option(fake_ollama: Fake
 
 
 async def test_a_model_that_is_not_pulled_says_how_to_pull_it(ollama: OllamaProvider) -> None:
-    with pytest.raises(ModelNotFound, match=r"ollama pull mistral"):
+    with pytest.raises(ModelNotFound, match=r"run `ollama pull mistral` on http://127\.0\.0\.1"):
         await ollama.complete(messages=[UserMessage(content="hi")], model="mistral")
 
 
@@ -150,10 +315,15 @@ async def test_server_errors_are_temporary(
         await ollama.complete(messages=[UserMessage(content="hi")])
 
 
-async def test_an_unreachable_server_names_the_setting_to_check() -> None:
+@pytest.mark.parametrize("stall_seconds", [STREAMED, WHOLE], ids=["streamed", "whole"])
+async def test_an_unreachable_server_names_the_setting_to_check(
+    stall_seconds: float | None,
+) -> None:
     with FakeOllama() as stopped:
         url = stopped.url
-    provider = OllamaProvider(base_url=url, model="llama3.1", timeout=5)
+    provider = OllamaProvider(
+        base_url=url, model="llama3.1", timeout=5, stall_seconds=stall_seconds
+    )
     try:
         with pytest.raises(ProviderUnavailable, match="OLLAMA_BASE_URL"):
             await provider.complete(messages=[UserMessage(content="hi")])
@@ -180,6 +350,14 @@ async def test_a_passed_deadline_sends_nothing(
         await ollama.complete(messages=[UserMessage(content="hi")], deadline=time.monotonic() - 1)
 
     assert fake_ollama.chats == []
+
+
+def test_the_fake_answers_version_and_tags_like_ollama(fake_ollama: FakeOllama) -> None:
+    version = httpx.get(f"{fake_ollama.url}/api/version")
+    tags = httpx.get(f"{fake_ollama.url}/api/tags")
+
+    assert version.json() == {"version": "0.12.6"}
+    assert [model["name"] for model in tags.json()["models"]] == ["llama3.1:latest"]
 
 
 async def test_health_is_good_when_the_model_is_pulled(ollama: OllamaProvider) -> None:

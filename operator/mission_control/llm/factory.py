@@ -50,6 +50,7 @@ def build_adapter(settings: Settings, provider: Provider) -> ChatProvider | None
             model=ollama.model,
             timeout=ollama.timeout_seconds,
             num_ctx=ollama.num_ctx,
+            stall_seconds=ollama.stall_seconds or None,
         )
     if provider == "gemini":
         gemini = settings.gemini

@@ -144,10 +144,15 @@ def _translate(exc: Exception, *, model: str) -> ProviderError | None:
         code, status = exc.code, exc.status or ""
         detail = exc.message or str(exc)
         retry_after = _retry_delay(exc)
-        if code in (401, 403) or _has_reason(exc, "API_KEY_INVALID"):
+        if _has_reason(exc, "API_KEY_INVALID"):  # a 400 INVALID_ARGUMENT, not a 401
             return AuthenticationFailed(
                 f"gemini refused the API key ({code} {status}: {detail}); "
                 "set GEMINI_API_KEY to a valid key"
+            )
+        if code in (401, 403):
+            return AuthenticationFailed(
+                f"gemini denied access ({code} {status}: {detail}); set GEMINI_API_KEY to a key "
+                "of a project that may use the Generative Language API (Google AI Studio keys do)"
             )
         if code == 404:
             return ModelNotFound(
@@ -164,7 +169,10 @@ def _translate(exc: Exception, *, model: str) -> ProviderError | None:
             return ProviderUnavailable(
                 f"gemini: {code} {status}: {detail}", retry_after=retry_after
             )
-        return BadRequest(f"gemini rejected the request ({code} {status}): {detail}")
+        return BadRequest(
+            f"gemini rejected the request ({code} {status}): {detail}; retrying will not help: "
+            "correct what it names (a tool's argument schema, the conversation, or the model)"
+        )
     if isinstance(exc, httpx.TimeoutException):
         return ProviderTimeout("gemini: no answer in time")
     if isinstance(exc, httpx.TransportError):

@@ -1,18 +1,33 @@
 """Ollama (``/api/chat``) through the ``ollama`` AsyncClient.
 
+Answers are streamed by default (NDJSON, one chunk per line) and assembled here into one
+response: the final chunk carries ``done_reason`` and the token counts, the text comes in
+pieces, tool calls in chunks of their own. Streaming is what lets a run notice a stalled local
+model: when no chunk arrives for ``stall_seconds`` (``OLLAMA_STALL_SECONDS``) the request is
+abandoned as a :class:`~mission_control.llm.errors.ProviderTimeout`, long before the overall
+``timeout`` (a slow but working model keeps sending chunks). Ollama sends nothing before the
+model is loaded and the prompt evaluated, so the stall limit must exceed that time. With
+``stall_seconds=None`` one non-streamed request waits for the whole answer.
+
 Ollama's tool schema carries, per property, only ``type``, ``items``, ``description`` and
 ``enum`` (the client library drops anything else). :func:`ollama_parameters` therefore
 lowers a JSON schema to that shape on purpose: ``$ref`` is inlined, ``Optional`` unions
 collapse to their type, and constraints (minimum, pattern, default, nested fields) are
-written into the description so the model still learns them. Ollama gives tool calls no
-ids, so ids are made here; tool results are tied to calls by tool name.
+written into the description so the model still learns them.
+
+Tool call ids: newer servers send ``id`` (and ``function.index``), older ones neither, and the
+client library drops both either way; tool results are tied to calls by ``tool_name``. Each
+call therefore gets an id derived from its answer (timestamp, position, name, arguments), the
+same for both server generations and again when the journaled answer is read back.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -66,11 +81,18 @@ class OllamaProvider:
     """Chat with models on one Ollama server."""
 
     def __init__(
-        self, *, base_url: str, model: str, timeout: float, num_ctx: int | None = None
+        self,
+        *,
+        base_url: str,
+        model: str,
+        timeout: float,
+        num_ctx: int | None = None,
+        stall_seconds: float | None = 120.0,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._model = model
         self._timeout = timeout
+        self._stall_seconds = stall_seconds
         self._options: dict[str, Any] = {} if num_ctx is None else {"num_ctx": num_ctx}
         self._client = ollama.AsyncClient(host=self._base_url, timeout=timeout)
 
@@ -94,19 +116,26 @@ class OllamaProvider:
         wire_messages = to_ollama_messages(messages)
         wire_tools = [_tool(tool) for tool in tools]
         reply, latency = await call_provider(
-            lambda: self._client.chat(
-                model=model,
-                messages=wire_messages,
-                tools=wire_tools,
-                stream=False,
-                options=self._options or None,
-            ),
+            lambda: self._chat(model=model, messages=wire_messages, tools=wire_tools),
             provider="ollama",
             time_limit=self._timeout,
             deadline=deadline,
             translate=functools.partial(self._translate, model=model),
         )
         return _response(reply, model=model, latency=latency)
+
+    async def _chat(
+        self, *, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+    ) -> ollama.ChatResponse:
+        options = self._options or None
+        if self._stall_seconds is None:
+            return await self._client.chat(
+                model=model, messages=messages, tools=tools, stream=False, options=options
+            )
+        chunks = await self._client.chat(
+            model=model, messages=messages, tools=tools, stream=True, options=options
+        )
+        return await assemble_stream(chunks, stall_seconds=self._stall_seconds)
 
     async def check(self) -> ProviderHealth:
         async def probe() -> str | None:
@@ -142,10 +171,13 @@ class OllamaProvider:
                 return AuthenticationFailed(f"ollama: {self._base_url} refused access: {detail}")
             if status == 429:
                 return RateLimited(f"ollama: too many requests: {detail}")
-            if status >= 500 or status < 0:
+            if status < 0:  # an {"error": ...} line after the stream had started
+                return ProviderUnavailable(f"ollama: the answer broke off: {detail}")
+            if status >= 500:
                 return ProviderUnavailable(f"ollama: server error {status}: {detail}")
             return BadRequest(f"ollama rejected the request ({status}): {detail}")
-        if isinstance(exc, ConnectionError):  # the library's translation of httpx.ConnectError
+        # the library turns httpx.ConnectError into ConnectionError, but not when streaming
+        if isinstance(exc, (ConnectionError, httpx.ConnectError)):
             return ProviderUnavailable(
                 f"ollama: cannot connect to {self._base_url} (OLLAMA_BASE_URL); is Ollama running?"
             )
@@ -158,6 +190,43 @@ class OllamaProvider:
         if isinstance(exc, (pydantic.ValidationError, json.JSONDecodeError)):
             return BadResponse(f"ollama: unreadable answer from {self._base_url}: {exc}")
         return None
+
+
+async def assemble_stream(
+    chunks: AsyncIterator[ollama.ChatResponse], *, stall_seconds: float
+) -> ollama.ChatResponse:
+    """One response from a streamed answer; raises ProviderTimeout when a chunk is overdue."""
+    text: list[str] = []
+    thinking: list[str] = []
+    calls: list[ollama.Message.ToolCall] = []
+    last: ollama.ChatResponse | None = None
+    try:
+        while True:
+            try:
+                async with asyncio.timeout(stall_seconds):
+                    last = await anext(chunks)
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                raise ProviderTimeout(
+                    f"ollama: the model sent nothing for {stall_seconds:g} s and was abandoned; "
+                    "check the Ollama server's load, or raise OLLAMA_STALL_SECONDS"
+                ) from None
+            text.append(last.message.content or "")
+            thinking.append(last.message.thinking or "")
+            calls.extend(last.message.tool_calls or ())
+    finally:
+        if isinstance(chunks, AsyncGenerator):  # release the connection of an abandoned stream
+            await chunks.aclose()
+    if last is None or not last.done:
+        raise BadResponse("ollama: the streamed answer ended before its final chunk")
+    message = ollama.Message(
+        role="assistant",
+        content="".join(text),
+        thinking="".join(thinking) or None,
+        tool_calls=calls or None,
+    )
+    return last.model_copy(update={"message": message})
 
 
 def to_ollama_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
@@ -264,11 +333,11 @@ def _response(reply: ollama.ChatResponse, *, model: str, latency: float) -> LLMR
     message = reply.message
     calls = tuple(
         ToolCall(
-            id=new_tool_call_id(),
+            id=_call_id(reply, position=position, call=call),
             name=call.function.name,
             arguments=dict(call.function.arguments),
         )
-        for call in message.tool_calls or ()
+        for position, call in enumerate(message.tool_calls or ())
     )
     if reply.done_reason == "length":
         finish = FinishReason.LENGTH
@@ -290,3 +359,12 @@ def _response(reply: ollama.ChatResponse, *, model: str, latency: float) -> LLMR
         latency_seconds=latency,
         raw=reply.model_dump(mode="json", exclude_none=True),
     )
+
+
+def _call_id(reply: ollama.ChatResponse, *, position: int, call: ollama.Message.ToolCall) -> str:
+    """An id for a tool call, derived from the answer (see the module docstring)."""
+    if reply.created_at is None:  # Ollama always sends it; without it, uniqueness comes first
+        return new_tool_call_id()
+    seed = [reply.created_at, position, call.function.name, call.function.arguments]
+    digest = hashlib.sha256(json.dumps(seed, sort_keys=True, default=str).encode()).hexdigest()
+    return f"call_{digest[:24]}"
