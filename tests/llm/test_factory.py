@@ -88,3 +88,17 @@ async def test_provider_settings_reach_the_wire(
     (request,) = fake_anthropic.requests_to("POST", "/v1/messages")
     assert request.json()["max_tokens"] == 2048
     assert request.headers["x-stainless-read-timeout"] == "30.0"
+
+
+@pytest.mark.parametrize(("stall_seconds", "streamed"), [("120", True), ("0", False)])
+async def test_ollama_streams_unless_the_stall_limit_is_zero(
+    fake_llm_environ: dict[str, str], fake_ollama: FakeOllama, stall_seconds: str, streamed: bool
+) -> None:
+    settings = load_settings({**fake_llm_environ, "OLLAMA_STALL_SECONDS": stall_seconds})
+    providers = build_providers(settings)
+    try:
+        await providers.get("ollama").complete(messages=[UserMessage(content="hi")])
+    finally:
+        await providers.aclose()
+
+    assert fake_ollama.chats[0]["stream"] is streamed

@@ -6,8 +6,10 @@ import asyncio
 
 import pytest
 
-from mission_control.llm import RateLimited
+from mission_control.llm import LLMClient, RateLimited, UserMessage
+from mission_control.llm.providers.gemini import GeminiProvider
 from mission_control.llm.ratelimit import RateLimiter
+from tests.fakes.gemini import FakeGemini
 from tests.llm.conftest import FakeTime
 
 
@@ -84,3 +86,45 @@ async def test_concurrent_callers_share_the_limit(fake_time: FakeTime) -> None:
 def test_a_negative_limit_is_refused() -> None:
     with pytest.raises(ValueError, match=">= 0"):
         RateLimiter(name="x", requests_per_minute=-1)
+
+
+async def test_many_concurrent_callers_never_exceed_the_rate_in_any_minute(
+    fake_time: FakeTime,
+) -> None:
+    gemini = limiter(fake_time, 5)
+    granted: list[float] = []
+
+    async def caller() -> None:
+        await asyncio.sleep(0)  # interleave the callers
+        await gemini.acquire()
+        granted.append(fake_time())
+        await asyncio.sleep(0)
+
+    await asyncio.gather(*(caller() for _ in range(23)))
+
+    assert len(granted) == 23
+    busiest = max(sum(start <= t < start + 60 for t in granted) for start in granted)
+    assert busiest == 5  # the limit is reached, never exceeded, in any 60-second window
+    assert max(granted) - min(granted) == pytest.approx(240.0)  # 23 requests need 4 more minutes
+
+
+async def test_concurrent_runs_through_one_client_share_its_limit(
+    fake_gemini: FakeGemini, fake_time: FakeTime
+) -> None:
+    adapter = GeminiProvider(
+        api_key=fake_gemini.api_key, model="gemini-2.0-flash", timeout=5, base_url=fake_gemini.url
+    )
+    client = LLMClient(
+        adapter, limiter=limiter(fake_time, 3), clock=fake_time, sleep=fake_time.sleep
+    )
+    started = fake_time.now
+    try:
+        answers = await asyncio.gather(
+            *(client.complete(messages=[UserMessage(content=f"run {n}")]) for n in range(7))
+        )
+    finally:
+        await client.aclose()
+
+    assert [answer.text for answer in answers] == ["OK"] * 7
+    assert len(fake_gemini.generations) == 7
+    assert fake_time.now - started == pytest.approx(120.0)  # 3 at once, 3 a minute later, then 1
