@@ -15,6 +15,7 @@ import pytest
 from mission_control.llm import (
     AssistantMessage,
     BadRequest,
+    BadResponse,
     Cost,
     FinishReason,
     Message,
@@ -85,7 +86,6 @@ async def test_a_final_answer_comes_back_with_usage(
     assert response.latency_seconds > 0
     assert response.raw["message"]["content"] == "All pods are healthy."
     assert response.raw["done_reason"] == "stop"
-    assert fake_ollama.chats[0]["stream"] is (ollama._stall_seconds is not None)
 
 
 async def test_a_streamed_answer_is_assembled_from_its_ndjson_chunks(
@@ -134,6 +134,17 @@ async def test_an_error_in_the_middle_of_a_stream_is_temporary(
     fake_ollama.break_off("model runner has unexpectedly stopped")
 
     with pytest.raises(ProviderUnavailable, match="broke off: model runner has unexpectedly"):
+        await streamed.complete(messages=[UserMessage(content="hi")])
+
+
+async def test_a_stream_cut_before_its_final_chunk_is_a_bad_response(
+    streamed: OllamaProvider, fake_ollama: FakeOllama
+) -> None:
+    chunk = b'{"model":"llama3.1","created_at":"2025-06-01T12:00:00Z",'
+    chunk += b'"message":{"role":"assistant","content":"Hal"},"done":false}\n'
+    fake_ollama.enqueue("POST", "/api/chat", Reply(200, iter([chunk])))  # chunked, no "done"
+
+    with pytest.raises(BadResponse, match="ended before its final chunk"):
         await streamed.complete(messages=[UserMessage(content="hi")])
 
 

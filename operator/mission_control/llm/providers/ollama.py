@@ -168,7 +168,10 @@ class OllamaProvider:
                     f"ollama: {detail}; run `ollama pull {model}` on {self._base_url}"
                 )
             if status in (401, 403):
-                return AuthenticationFailed(f"ollama: {self._base_url} refused access: {detail}")
+                return AuthenticationFailed(
+                    f"ollama: {self._base_url} refused access ({status}: {detail}); "
+                    "point OLLAMA_BASE_URL at a server (or proxy) that lets the operator in"
+                )
             if status == 429:
                 return RateLimited(f"ollama: too many requests: {detail}")
             if status < 0:  # an {"error": ...} line after the stream had started
