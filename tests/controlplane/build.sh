@@ -13,7 +13,10 @@ minor=$(echo "$k8s_version" | sed -E 's/^v[0-9]+\.([0-9]+)\..*/\1/')
 
 key=$(cat "$here/build.sh" "$here"/kubernetes/go.mod "$here"/kubernetes/go.sum \
           "$here"/etcd/go.mod "$here"/etcd/go.sum | sha256sum | cut -c1-16)
-root=${MC_CONTROLPLANE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mission-control/controlplane}
+# Go and the cache need a home directory even where the caller cleared HOME.
+export HOME=${HOME:-$(cd ~ && pwd)}
+home=$HOME
+root=${MC_CONTROLPLANE_CACHE:-${XDG_CACHE_HOME:-$home/.cache}/mission-control/controlplane}
 out="$root/$key"
 programs=(etcd kube-apiserver kube-controller-manager kubectl)
 
@@ -25,7 +28,7 @@ if complete; then
     exit 0
 fi
 
-PATH="$PATH:/usr/local/go/bin:$HOME/go/bin"
+PATH="$PATH:/usr/local/go/bin:$home/go/bin"
 command -v go >/dev/null || {
     echo "build.sh: Go >= 1.26 is needed to build the local control plane (or set MC_TEST_KUBECONFIG to use an existing cluster)" >&2
     exit 1
@@ -52,5 +55,7 @@ mkdir -p "$root"
 rm -rf "$out"
 mv "$staging" "$out"
 trap - EXIT
+# Keep the three newest builds (other checkouts may use older wrapper modules), drop the rest.
+ls -1dt "$root"/*/ 2>/dev/null | tail -n +4 | xargs -r rm -rf
 echo "build.sh: built in $(( $(date +%s) - start ))s" >&2
 echo "$out"
