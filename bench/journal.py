@@ -4,8 +4,9 @@
 
 Uses ``MC_BENCH_DATABASE_URL`` or ``DATABASE_URL`` when set (a scratch database is created
 there and dropped afterwards; the user needs CREATEDB), else starts a throwaway server.
-Scenarios: one run with one writer, one run with eight writers (contention on its seq
-counter), and many runs with one writer each, as the operator does with concurrent TaskRuns.
+Scenarios: one run with one writer (without and with an ``event_id`` per append), one run with
+eight writers (contention on its seq counter), and many runs with one writer each, as the
+operator does with concurrent TaskRuns.
 """
 
 from __future__ import annotations
@@ -63,15 +64,21 @@ async def new_run(store: Store) -> str:
     return (await store.runs.upsert_run(snapshot)).uid
 
 
-async def writer(store: Store, *, run_uid: str, count: int, latencies: list[float]) -> None:
+async def writer(
+    store: Store, *, run_uid: str, count: int, latencies: list[float], keyed: bool
+) -> None:
     for i in range(count):
+        # A keyed append also looks for an earlier event with its id (retry safety).
+        event_id = f"{uuid.uuid4().hex}/{i}" if keyed else None
         started = time.perf_counter()
-        await store.journal.append(run_uid=run_uid, type="tool.result", payload={**PAYLOAD, "i": i})
+        await store.journal.append(
+            run_uid=run_uid, type="tool.result", payload={**PAYLOAD, "i": i}, event_id=event_id
+        )
         latencies.append(time.perf_counter() - started)
 
 
 async def scenario(
-    store: Store, *, name: str, runs: int, writers_per_run: int, events: int
+    store: Store, *, name: str, runs: int, writers_per_run: int, events: int, keyed: bool = False
 ) -> Result:
     run_uids = [await new_run(store) for _ in range(runs)]
     per_writer = max(1, events // (runs * writers_per_run))
@@ -79,7 +86,7 @@ async def scenario(
     started = time.perf_counter()
     await asyncio.gather(
         *(
-            writer(store, run_uid=run_uid, count=per_writer, latencies=latencies)
+            writer(store, run_uid=run_uid, count=per_writer, latencies=latencies, keyed=keyed)
             for run_uid in run_uids
             for _ in range(writers_per_run)
         )
@@ -126,6 +133,8 @@ async def main(*, events: int, runs: int, pool: int, fsync: bool) -> None:
                 results = [
                     await scenario(store, name="1 run, 1 writer", runs=1, writers_per_run=1,
                                    events=events),
+                    await scenario(store, name="1 run, 1 writer, ids", runs=1,
+                                   writers_per_run=1, events=events, keyed=True),
                     await scenario(store, name="1 run, 8 writers", runs=1, writers_per_run=8,
                                    events=events),
                     await scenario(store, name=f"{runs} runs, 1 writer each", runs=runs,

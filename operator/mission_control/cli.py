@@ -64,15 +64,21 @@ def audit() -> None:
 def audit_verify() -> None:
     """Walk the audit hash chain; exit 1 and name the first broken link if any."""
     import asyncio  # see migrate
+    import logging
 
     from mission_control.store import Store, StoreError, VerifyResult
 
-    async def verify(url: str) -> VerifyResult:
-        async with Store.open(url, min_size=1, max_size=1) as store:
+    url = _database_url()
+    wait_timeout = load_settings().database.database_wait_timeout_seconds
+    # The pool logs each failed connection attempt; a one-shot command states the cause once.
+    logging.getLogger("psycopg.pool").setLevel(logging.CRITICAL)
+
+    async def verify() -> VerifyResult:
+        async with Store.open(url, min_size=1, max_size=1, wait_timeout=wait_timeout) as store:
             return await store.audit.verify()
 
     try:
-        result = asyncio.run(verify(_database_url()))
+        result = asyncio.run(verify())
     except StoreError as exc:
         click.echo(f"audit verify failed: {exc}", err=True)
         sys.exit(1)

@@ -3,8 +3,10 @@ Proxmox VE and Argo CD doubles; a failing source keeps its last good data, marke
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,8 @@ from mission_control.connectors.kubernetes import KubernetesConnector
 from mission_control.connectors.prometheus import PrometheusConnector
 from mission_control.connectors.proxmox import ProxmoxConnector
 from mission_control.inventory import Inventory, InventoryItem
+from mission_control.inventory.model import Observation, SourceName
+from mission_control.inventory.sources import Collected
 from mission_control.settings import KubernetesSettings, PrometheusSettings
 from mission_control.tools.base import ToolContext
 from mission_control.tools.registry import default_registry, invoke
@@ -195,3 +199,33 @@ async def test_kubernetes_nodes_and_workloads_join_argocd_apps_and_scrape_health
     media = snapshot.get("argocd:app:media")
     assert media is not None
     assert f"k8s:deployment:{k8s_namespace}:web" in media.members
+
+
+@dataclass
+class GatedSource:
+    """A source whose collections wait until ``release`` is set, counting each one."""
+
+    name: SourceName = "proxmox"
+    collections: int = 0
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def collect(self) -> Collected:
+        self.collections += 1
+        await self.release.wait()
+        host = Observation(
+            id="proxmox:node:pve", kind="host", type="node", name="pve", source="proxmox"
+        )
+        return Collected(observations=(host,))
+
+
+async def test_callers_finding_the_inventory_stale_together_share_one_refresh() -> None:
+    source = GatedSource()
+    inventory = Inventory(sources=[source], refresh_seconds=60)
+    callers = [asyncio.create_task(inventory.current()) for _ in range(3)]
+    for _ in range(100):  # let every caller reach the refresh or its lock
+        await asyncio.sleep(0)
+    source.release.set()
+    snapshots = await asyncio.gather(*callers)
+    assert source.collections == 1
+    assert all(snapshot is snapshots[0] for snapshot in snapshots)
+    assert ids(snapshots[0].hosts) == ["proxmox:node:pve"]

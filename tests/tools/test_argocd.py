@@ -175,3 +175,34 @@ async def test_invalid_application_names_are_rejected_before_any_request(
 async def test_tools_without_argocd_configured_name_the_settings() -> None:
     with pytest.raises(ConnectorNotConfigured, match="ARGOCD_URL and ARGOCD_TOKEN"):
         await invoke(default_registry().get("get_argocd_app_status"), {"name": "x"}, context(None))
+
+
+@pytest.mark.parametrize(
+    "name", ["../session/userinfo", "media/../../session/userinfo", "media/sync", "", ".."]
+)
+async def test_the_connector_refuses_names_that_would_leave_the_application_path(
+    argocd: ArgoCDConnector, fake_argocd: FakeArgoCD, name: str
+) -> None:
+    with pytest.raises(ConnectorRequestError, match="is not an Argo CD application name"):
+        await argocd.get_application(name)
+    with pytest.raises(ConnectorRequestError, match="is not an Argo CD application name"):
+        await argocd.sync_application(name, revision=None, prune=False, dry_run=False)
+    with pytest.raises(ConnectorRequestError, match="is not an Argo CD application name"):
+        await argocd.rollback_application(name, history_id=0, prune=False, dry_run=False)
+    assert fake_argocd.server.requests == []
+
+
+async def test_credentials_in_the_url_stay_out_of_errors_and_repr(fake_argocd: FakeArgoCD) -> None:
+    with FakeArgoCD() as gone:
+        port = gone.server.port
+    url = f"http://proxy-user:proxy-s3cret@127.0.0.1:{port}"
+    connector = ArgoCDConnector.from_settings(argocd_settings(fake_argocd, url=url))
+    try:
+        with pytest.raises(ConnectorUnavailable) as caught:
+            await connector.check()
+    finally:
+        await connector.aclose()
+    shown = str(caught.value) + repr(connector)
+    assert f"Argo CD at http://127.0.0.1:{port} is unreachable" in shown
+    assert "proxy-s3cret" not in shown
+    assert "proxy-user" not in shown

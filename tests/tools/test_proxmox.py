@@ -210,3 +210,22 @@ async def test_tools_without_proxmox_configured_name_the_settings() -> None:
     tool = default_registry().get("list_proxmox_vms")
     with pytest.raises(ConnectorNotConfigured, match="PROXMOX_HOST and PROXMOX_API_TOKEN"):
         await invoke(tool, {}, context(None))
+
+
+@pytest.mark.parametrize("node", ["pve/../../access/users", "pve/lxc", "", "..", "pve?x=1"])
+async def test_the_connector_refuses_node_names_that_would_change_the_url_path(
+    proxmox: ProxmoxConnector, fake_proxmox: FakeProxmox, node: str
+) -> None:
+    with pytest.raises(ConnectorRequestError, match="is not a Proxmox VE node name"):
+        await proxmox.reboot_lxc(node=node, vmid=101)
+    with pytest.raises(ConnectorRequestError, match="is not a Proxmox VE node name"):
+        await proxmox.find_lxc(node=node, vmid=101)
+    assert fake_proxmox.server.requests == []
+
+
+async def test_the_connector_refuses_guest_ids_proxmox_cannot_have(
+    proxmox: ProxmoxConnector, fake_proxmox: FakeProxmox
+) -> None:
+    with pytest.raises(ConnectorRequestError, match="is not a Proxmox VE guest id"):
+        await proxmox.reboot_lxc(node="pve", vmid=5)
+    assert fake_proxmox.server.requests == []

@@ -15,8 +15,15 @@ import pytest
 from mission_control.connectors import Connectors
 from mission_control.connectors.errors import ConnectorUnavailable
 from mission_control.connectors.prometheus import PrometheusConnector
+from mission_control.errors import TemporaryError
 from mission_control.settings import PrometheusSettings
-from mission_control.tools.base import RiskLevel, ToolContext, ToolOutput
+from mission_control.tools.base import (
+    JOURNAL_OUTPUT_LIMIT,
+    RiskLevel,
+    ToolContext,
+    ToolOutcomeUnknown,
+    ToolOutput,
+)
 from mission_control.tools.registry import (
     ToolRegistry,
     UnknownTool,
@@ -108,6 +115,37 @@ async def test_a_tool_that_overruns_its_timeout_is_stopped() -> None:
     )
     with pytest.raises(ConnectorUnavailable, match=r"get_inventory did not finish within 0\.05s"):
         await invoke(tool, {}, ToolContext(connectors=Connectors()))
+
+
+async def test_a_mutating_tool_that_overruns_its_timeout_has_an_unknown_outcome() -> None:
+    async def slow(args: Any, ctx: ToolContext) -> ToolOutput:
+        await asyncio.sleep(60)
+        raise AssertionError("not reached")
+
+    tool = dataclasses.replace(
+        default_registry().get("restart_proxmox_lxc"), run=slow, timeout_seconds=0.05
+    )
+    with pytest.raises(ToolOutcomeUnknown) as caught:
+        await invoke(tool, {"vmid": 101}, ToolContext(connectors=Connectors()))
+    assert not isinstance(caught.value, TemporaryError)  # never retried blindly
+    assert str(caught.value) == (
+        "restart_proxmox_lxc did not finish within 0.05s; it may still take effect: "
+        "check the current state before trying again"
+    )
+
+
+def test_the_raw_result_for_the_journal_is_kept_whole_when_small() -> None:
+    raw = {"pods": [{"name": "web-0", "restarts": 3}], "when": None}
+    assert ToolOutput(text="1 pod", raw=raw).for_journal() == raw
+
+
+def test_the_raw_result_for_the_journal_is_bounded_with_a_visible_marker() -> None:
+    raw = [{"line": "x" * 100}] * 20_000  # about 2.3 MB of JSON
+    kept = ToolOutput(text="many lines", raw=raw).for_journal()
+    assert len(kept["json"]) == JOURNAL_OUTPUT_LIMIT
+    assert kept["json"].startswith('[{"line":"xxx')
+    omitted = len(json.dumps(raw, separators=(",", ":"))) - JOURNAL_OUTPUT_LIMIT
+    assert kept["truncated"] == (f"[... output truncated: {omitted} more characters not shown ...]")
 
 
 @pytest.mark.parametrize("name", sorted(DESIGN_TABLE))

@@ -8,6 +8,7 @@ denied"), so that message says both. Applications are parsed at the edge into
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from mission_control.connectors.errors import (
     ConnectorNotFound,
     ConnectorRequestError,
     ConnectorUnavailable,
+    display_url,
 )
 from mission_control.settings import ArgoCDSettings
 
@@ -209,12 +211,28 @@ def _to_application(wire: _Application) -> ArgoApplication:
     )
 
 
+#: An application name is a Kubernetes object name (DNS-1123 subdomain). Checked before a
+#: name becomes part of a URL path: httpx resolves ``..`` segments, so ``../session`` would
+#: otherwise reach another endpoint.
+_APP_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
+
+
+def _app_path(name: str, action: str = "") -> str:
+    if not _APP_NAME.fullmatch(name) or ".." in name:
+        raise ConnectorRequestError(
+            f"{name[:100]!r} is not an Argo CD application name (lowercase letters, digits, "
+            "'-' and '.', at most 253 characters)"
+        )
+    return f"/api/v1/applications/{name}{action}"
+
+
 class ArgoCDConnector:
     """Reads, syncs and rolls back Argo CD applications."""
 
     def __init__(self, *, client: httpx.AsyncClient, url: str) -> None:
         self._client = client
-        self.url = url
+        #: The server's URL as messages show it (never with credentials).
+        self.url = display_url(url)
 
     @classmethod
     def from_settings(cls, settings: ArgoCDSettings) -> ArgoCDConnector:
@@ -248,9 +266,7 @@ class ArgoCDConnector:
             )
 
     async def get_application(self, name: str) -> ArgoApplication:
-        body = await self._request(
-            "GET", f"/api/v1/applications/{name}", what=f"read application {name}"
-        )
+        body = await self._request("GET", _app_path(name), what=f"read application {name}")
         return _to_application(self._parse(_Application, body, what=f"application {name}"))
 
     async def list_applications(self) -> list[ArgoApplication]:
@@ -265,7 +281,7 @@ class ArgoCDConnector:
         if revision:
             payload["revision"] = revision
         body = await self._request(
-            "POST", f"/api/v1/applications/{name}/sync", json=payload, what=f"sync {name}"
+            "POST", _app_path(name, "/sync"), json=payload, what=f"sync {name}"
         )
         return _to_application(self._parse(_Application, body, what=f"application {name}"))
 
@@ -275,7 +291,7 @@ class ArgoCDConnector:
         payload = {"name": name, "id": history_id, "prune": prune, "dryRun": dry_run}
         body = await self._request(
             "POST",
-            f"/api/v1/applications/{name}/rollback",
+            _app_path(name, "/rollback"),
             json=payload,
             what=f"roll back {name} to history id {history_id}",
         )

@@ -6,6 +6,8 @@ Messages name the host and what failed, never a credential. Retryable failures
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit, urlunsplit
+
 from mission_control.errors import PermanentError, TemporaryError
 
 __all__ = [
@@ -16,6 +18,7 @@ __all__ = [
     "ConnectorNotFound",
     "ConnectorRequestError",
     "ConnectorUnavailable",
+    "display_url",
 ]
 
 
@@ -47,3 +50,16 @@ class ConnectorRequestError(PermanentError, ConnectorError):
 
 class ConnectorNotConfigured(PermanentError, ConnectorError):
     """The connector's settings are missing; the message names the variable."""
+
+
+def display_url(url: str) -> str:
+    """``url`` as it may appear in messages and reprs: without ``user:password@``.
+
+    Basic-auth credentials in a URL (``http://user:secret@prometheus:9090``) are a common way
+    to reach a server behind a proxy; they must not reach errors, logs or the journal.
+    """
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=host))

@@ -21,6 +21,7 @@ from mission_control.connectors.errors import (
     ConnectorForbidden,
     ConnectorRequestError,
     ConnectorUnavailable,
+    display_url,
 )
 from mission_control.settings import PrometheusSettings
 
@@ -114,12 +115,23 @@ def _timestamp(value: dt.datetime | None) -> str | None:
     return f"{value.timestamp():.3f}"
 
 
-class PrometheusConnector:
-    """Runs instant and range PromQL queries."""
+#: Share of the request timeout Prometheus itself may spend evaluating a query: it then
+#: answers "query timed out" rather than computing on after we stopped waiting.
+_EVALUATION_SHARE = 0.8
 
-    def __init__(self, *, client: httpx.AsyncClient, url: str) -> None:
+
+class PrometheusConnector:
+    """Runs instant and range PromQL queries.
+
+    Every query carries an evaluation ``timeout`` a little under the request timeout, so an
+    expensive query is stopped by Prometheus too, not merely abandoned by us.
+    """
+
+    def __init__(self, *, client: httpx.AsyncClient, url: str, timeout_seconds: float) -> None:
         self._client = client
-        self.url = url
+        #: The server's URL as messages show it (never with credentials).
+        self.url = display_url(url)
+        self._evaluation_timeout = timeout_seconds * _EVALUATION_SHARE
 
     @classmethod
     def from_settings(cls, settings: PrometheusSettings) -> PrometheusConnector:
@@ -127,7 +139,7 @@ class PrometheusConnector:
             raise ValueError("Prometheus settings need PROMETHEUS_URL")
         url = str(settings.url).rstrip("/")
         client = httpx.AsyncClient(base_url=url, timeout=settings.timeout_seconds)
-        return cls(client=client, url=url)
+        return cls(client=client, url=url, timeout_seconds=settings.timeout_seconds)
 
     def __repr__(self) -> str:
         return f"PrometheusConnector(url={self.url!r})"
@@ -162,6 +174,7 @@ class PrometheusConnector:
 
     async def _query(self, path: str, form: dict[str, str]) -> QueryResult:
         where = f"Prometheus at {self.url}"
+        form = {**form, "timeout": f"{self._evaluation_timeout:.3f}"}
         try:
             response = await self._client.post(path, data=form)
         except httpx.TimeoutException:
@@ -186,7 +199,12 @@ class PrometheusConnector:
             kind = envelope.error_type or "error"
             text = envelope.error or "no error text"
             # 400 bad_data / 422 execution are the query's fault; 503 timeout/unavailable are not.
-            if response.status_code >= 500 or kind in ("timeout", "unavailable", "internal"):
+            if kind == "timeout":
+                raise ConnectorUnavailable(
+                    f"{where} stopped the query after {self._evaluation_timeout:g}s ({text}); "
+                    "narrow it: fewer series, a shorter range or a larger step"
+                )
+            if response.status_code >= 500 or kind in ("unavailable", "internal"):
                 raise ConnectorUnavailable(f"{where} failed the query ({kind}): {text}")
             raise ConnectorRequestError(f"{where} rejected the query ({kind}): {text}")
         try:

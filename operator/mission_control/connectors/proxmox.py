@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -37,6 +38,13 @@ T = TypeVar("T")
 #: Status codes the Proxmox proxy uses for "could not reach the node" (AnyEvent::HTTP) and
 #: the usual gateway errors; anything else in 5xx is Proxmox reporting a failed operation.
 _UNREACHABLE_STATUSES = frozenset({502, 503, 504, 595, 596, 597, 599})
+
+#: A Proxmox node name (a host name label). Checked before it becomes part of a URL path:
+#: proxmoxer splits on "/" and joins without escaping, so ``pve/../..`` would reach another
+#: endpoint and an empty name would drop the segment.
+_NODE_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,61}[A-Za-z0-9])?")
+#: Proxmox VE guest ids.
+_VMID_RANGE = range(100, 1_000_000_000)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -204,6 +212,7 @@ class ProxmoxConnector:
                 if guest.vmid == vmid:
                     return guest
             raise ConnectorNotFound(f"Proxmox VE at {self.host} has no LXC container {vmid}")
+        self._check_target(node=node, vmid=vmid)
         row = await self._call(
             f"read LXC {vmid} on node {node}",
             lambda api: api.nodes(node).lxc(vmid).status.current.get(),
@@ -228,6 +237,7 @@ class ProxmoxConnector:
 
     async def reboot_lxc(self, *, node: str, vmid: int) -> str:
         """Reboot one LXC container; return the Proxmox task id (UPID) of the reboot."""
+        self._check_target(node=node, vmid=vmid)
         upid = await self._call(
             f"reboot LXC {vmid} on node {node}",
             lambda api: api.nodes(node).lxc(vmid).status.reboot.post(),
@@ -238,6 +248,14 @@ class ProxmoxConnector:
                 "task id; check the node's task log"
             )
         return upid
+
+    def _check_target(self, *, node: str, vmid: int) -> None:
+        if not isinstance(node, str) or not _NODE_NAME.fullmatch(node):
+            raise ConnectorRequestError(
+                f"{str(node)[:100]!r} is not a Proxmox VE node name (letters, digits, '-' and '.')"
+            )
+        if isinstance(vmid, bool) or not isinstance(vmid, int) or vmid not in _VMID_RANGE:
+            raise ConnectorRequestError(f"{vmid!r} is not a Proxmox VE guest id (100 to 999999999)")
 
     # -- the one place proxmoxer and requests errors are translated ---------------------------
 

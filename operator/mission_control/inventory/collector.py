@@ -75,39 +75,51 @@ class Inventory:
         """The latest merged snapshot, or None before the first refresh."""
         return self._snapshot
 
-    async def current(self) -> InventorySnapshot:
-        """The latest snapshot, refreshed first when missing or older than the refresh period."""
+    def _fresh(self) -> InventorySnapshot | None:
         snapshot = self._snapshot
-        if snapshot is not None:
-            age = (_utcnow() - snapshot.generated_at).total_seconds()
-            if age < self.refresh_seconds:
+        if snapshot is None:
+            return None
+        age = (_utcnow() - snapshot.generated_at).total_seconds()
+        return snapshot if age < self.refresh_seconds else None
+
+    async def current(self) -> InventorySnapshot:
+        """The latest snapshot, refreshed first when missing or older than the refresh period.
+
+        Callers that find it stale at the same time share one refresh: whoever waited for the
+        lock takes the snapshot the refresh before it just made.
+        """
+        if (snapshot := self._fresh()) is not None:
+            return snapshot
+        async with self._lock:
+            if (snapshot := self._fresh()) is not None:
                 return snapshot
-        return await self.refresh()
+            return await self._refresh_locked()
 
     async def refresh(self) -> InventorySnapshot:
         """Collect every source now and merge; never raises for a failing source."""
         async with self._lock:
-            self._reload_metadata()
-            attempt = _utcnow()
-            outcomes = await asyncio.gather(*(self._collect(s) for s in self._sources))
-            for source, outcome in zip(self._sources, outcomes, strict=True):
-                previous = self._states[source.name]
-                if isinstance(outcome, Collected):
-                    self._states[source.name] = SourceState(
-                        source=source.name,
-                        observations=outcome.observations,
-                        enrichments=outcome.enrichments,
-                        last_success=attempt,
-                        last_attempt=attempt,
-                    )
-                else:
-                    self._states[source.name] = replace(
-                        previous, last_attempt=attempt, error=outcome
-                    )
-            self._snapshot = merge(
-                states=list(self._states.values()), metadata=self._metadata, now=_utcnow()
-            )
-            return self._snapshot
+            return await self._refresh_locked()
+
+    async def _refresh_locked(self) -> InventorySnapshot:
+        self._reload_metadata()
+        attempt = _utcnow()
+        outcomes = await asyncio.gather(*(self._collect(s) for s in self._sources))
+        for source, outcome in zip(self._sources, outcomes, strict=True):
+            previous = self._states[source.name]
+            if isinstance(outcome, Collected):
+                self._states[source.name] = SourceState(
+                    source=source.name,
+                    observations=outcome.observations,
+                    enrichments=outcome.enrichments,
+                    last_success=attempt,
+                    last_attempt=attempt,
+                )
+            else:
+                self._states[source.name] = replace(previous, last_attempt=attempt, error=outcome)
+        self._snapshot = merge(
+            states=list(self._states.values()), metadata=self._metadata, now=_utcnow()
+        )
+        return self._snapshot
 
     async def _collect(self, source: InventorySource) -> Collected | str:
         """The collection, or the error message that says why it failed."""

@@ -11,7 +11,9 @@ Contract:
   :meth:`Store.open` refuses a database whose schema is older than this code needs
   (:class:`SchemaTooOld`).
 - Journal ``seq`` numbers are 1..N per run without gaps, even with concurrent appenders; each
-  committed event is announced with ``NOTIFY mc_task_events`` ``{"run_uid", "seq"}``.
+  committed event is announced with ``NOTIFY mc_task_events`` ``{"run_uid", "seq"}``. An
+  append with a caller-chosen ``event_id`` (unique per run) is stored once however often it
+  is retried.
 - A tool call's intent is durable before :meth:`ToolCalls.record_intent` returns.
 - ``audit_entries`` rejects UPDATE, DELETE and TRUNCATE in the database itself, and every entry
   carries the hash of the one before it (:mod:`.audit_chain`).

@@ -12,7 +12,12 @@ from psycopg.abc import QueryNoTemplate as Query
 from psycopg.rows import TupleRow, class_row
 from psycopg_pool import AsyncConnectionPool
 
-from mission_control.store.errors import StoreError, translate_errors
+from mission_control.store.errors import (
+    JournalUnavailable,
+    StoreError,
+    check_database_url,
+    translate_errors,
+)
 
 __all__ = ["Connection", "Database"]
 
@@ -43,7 +48,12 @@ class Database:
         max_size: int = 10,
         wait_timeout: float = 10.0,
     ) -> AsyncIterator[Database]:
-        """Open a pool, waiting up to ``wait_timeout`` for its first connection; close it after."""
+        """Open a pool, waiting up to ``wait_timeout`` for its first connection; close it after.
+
+        A malformed URL is a ``ConfigError``; an unreachable server is ``JournalUnavailable``
+        with the reason libpq gave.
+        """
+        check_database_url(url)
         pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
             url,
             min_size=min_size,
@@ -58,8 +68,13 @@ class Database:
             name="mission-control-store",
         )
         try:
-            with translate_errors("connect to PostgreSQL"):
-                await pool.open(wait=True, timeout=wait_timeout)
+            try:
+                with translate_errors("connect to PostgreSQL"):
+                    await pool.open(wait=True, timeout=wait_timeout)
+            except JournalUnavailable:
+                # libpq's connect_timeout is whole seconds, at least 2.
+                await _explain_connect_failure(url=url, seconds=max(2, round(wait_timeout)))
+                raise
             yield cls(pool=pool, url=url)
         finally:
             await pool.close()
@@ -118,3 +133,10 @@ class Database:
         async with self.connection(action=action) as conn, conn.transaction():
             cursor = conn.cursor()
             await cursor.executemany(query, params_seq)
+
+
+async def _explain_connect_failure(*, url: str, seconds: int) -> None:
+    """Raise why PostgreSQL cannot be reached; the pool itself only reports a timeout."""
+    with translate_errors("connect to PostgreSQL"):
+        conn = await psycopg.AsyncConnection.connect(url, connect_timeout=seconds)
+        await conn.close()

@@ -3,23 +3,31 @@
 - :class:`StoreError`: base of everything the store raises on purpose.
 - :class:`JournalUnavailable` (temporary): PostgreSQL cannot be reached or dropped the
   connection; the caller waits and tries again (the run loop reports ``WaitingForJournal``).
+  A write whose connection broke may have committed anyway: retry journal appends with the
+  same ``event_id`` so they land once.
 - :class:`SchemaTooOld` (permanent): the database lacks migrations this version needs.
 - :class:`MigrationError` (permanent): the migrations on disk and in the database disagree.
 - :class:`RecordNotFound` (permanent): a run, tool call or item the caller named is missing.
 - :class:`InvalidTransition` (permanent): a tool call record cannot move to the asked status.
 - :class:`StoreRejected` (permanent): the database refused the data (constraint, bad value).
+
+A malformed database URL is a :class:`~mission_control.errors.ConfigError` naming
+``DATABASE_URL`` (:func:`check_database_url`); libpq quotes the offending part of the URL in
+its message, so the password is masked there and the original exception is not chained.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import unquote
 
 import psycopg
 import psycopg_pool
 from psycopg import errors as pgerrors
+from psycopg.conninfo import conninfo_to_dict
 
-from mission_control.errors import MissionControlError, PermanentError, TemporaryError
+from mission_control.errors import ConfigError, MissionControlError, PermanentError, TemporaryError
 
 __all__ = [
     "InvalidTransition",
@@ -29,6 +37,7 @@ __all__ = [
     "SchemaTooOld",
     "StoreError",
     "StoreRejected",
+    "check_database_url",
     "translate_errors",
 ]
 
@@ -41,7 +50,10 @@ class StoreError(MissionControlError):
 
 
 class JournalUnavailable(StoreError, TemporaryError):
-    """PostgreSQL is unreachable or the connection broke; nothing was written, try again."""
+    """PostgreSQL is unreachable or the connection broke; try again after ``retry_after``.
+
+    When the connection broke during a write, the write may have committed before it did.
+    """
 
 
 class SchemaTooOld(StoreError, PermanentError):
@@ -100,7 +112,8 @@ def translate_errors(action: str) -> Iterator[None]:
         ) from exc
     except psycopg.OperationalError as exc:
         # Connection failures, server shutdown, deadlocks and serialisation failures: all of
-        # them leave nothing committed and may succeed when tried again.
+        # them may succeed when tried again. A connection lost during COMMIT can hide a
+        # commit that happened, hence idempotent retries (``event_id``, same-status resolve).
         raise JournalUnavailable(
             f"could not {action}: {_first_line(exc)}", retry_after=_RETRY_AFTER_SECONDS
         ) from exc
@@ -110,6 +123,39 @@ def translate_errors(action: str) -> Iterator[None]:
         raise StoreRejected(f"could not {action}: {_first_line(exc)}") from exc
     except psycopg.Error as exc:
         raise StoreError(f"could not {action}: {_first_line(exc)}") from exc
+
+
+def check_database_url(url: str) -> None:
+    """Raise ``ConfigError`` (password masked) unless libpq can parse ``url``."""
+    try:
+        conninfo_to_dict(url)
+    except psycopg.Error as exc:
+        reason = _mask_password(_first_line(exc), url=url)
+        # ``from None``: the original message, which may quote the password, must not reach a
+        # traceback either.
+        raise ConfigError(
+            f"DATABASE_URL: is not a valid PostgreSQL URL ({reason}); "
+            "expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE with special characters "
+            "percent-encoded"
+        ) from None
+
+
+def _mask_password(text: str, *, url: str) -> str:
+    secrets = {url}
+    # Parsed by hand: the URL is malformed, so a URL parser may refuse it.
+    _, found, rest = url.partition("://")
+    if found and "@" in rest:
+        userinfo = rest.rpartition("@")[0]
+        password = userinfo.partition(":")[2]
+        if password:
+            secrets |= {password, unquote(password)}
+    for word in url.split():
+        key, equals, value = word.partition("=")
+        if equals and key.strip().lower() == "password" and value:
+            secrets |= {value, value.strip("'")}
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 def _first_line(exc: BaseException) -> str:

@@ -17,7 +17,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import TupleRow
 
-from mission_control.store.errors import translate_errors
+from mission_control.store.errors import check_database_url, translate_errors
 from mission_control.store.journal import EVENTS_CHANNEL, Journal
 from mission_control.store.records import EventNotice, JournalEvent
 
@@ -48,6 +48,7 @@ async def follow_run(
     (time for a heartbeat). It never ends by itself: the caller stops after ``run.finished``.
     Losing the connection raises ``JournalUnavailable``; follow again from the last seq seen.
     """
+    check_database_url(database_url)
     with translate_errors("follow the journal"):
         conn = await psycopg.AsyncConnection.connect(database_url, autocommit=True)
     try:

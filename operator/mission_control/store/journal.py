@@ -1,14 +1,21 @@
-"""The run journal: ``task_events`` rows with a per-run ``seq`` and a notification per event."""
+"""The run journal: ``task_events`` rows with a per-run ``seq`` and a notification per event.
+
+An append may carry an ``event_id`` chosen by the caller (unique per run). A write whose
+commit succeeded but whose acknowledgement was lost (the connection broke, the caller got
+``JournalUnavailable``) is then safe to retry: the retry returns the event already stored
+instead of writing it a second time.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from psycopg import errors as pgerrors
 from psycopg.types.json import Jsonb
 
-from mission_control.store.database import Database
-from mission_control.store.errors import RecordNotFound
+from mission_control.store.database import Connection, Database
+from mission_control.store.errors import RecordNotFound, StoreRejected
 from mission_control.store.records import JournalEvent
 
 __all__ = ["EVENTS_CHANNEL", "Journal"]
@@ -16,25 +23,38 @@ __all__ = ["EVENTS_CHANNEL", "Journal"]
 #: The ``LISTEN`` channel; each payload is ``{"run_uid": ..., "seq": ...}``.
 EVENTS_CHANNEL = "mc_task_events"
 
+_EVENT_ID_INDEX = "task_events_event_id"
+
 # One statement, one round trip. Incrementing the run's counter takes its row lock until
 # commit, so concurrent appenders to one run queue up and every seq is used exactly once; a
 # failed insert rolls the increment back. pg_notify is transactional: listeners hear about the
-# event only once it is committed and readable.
+# event only once it is committed and readable. An event already stored under the same
+# event_id is returned as it is (``added`` false), without a new seq or a new notification.
 _APPEND = """
-WITH next AS (
-    UPDATE task_runs SET last_seq = last_seq + 1 WHERE uid = %(run_uid)s RETURNING uid, last_seq
+WITH existing AS (
+    SELECT run_uid, seq, type, payload, created_at, event_id,
+           type = %(type)s AND payload = %(payload)s AS same
+    FROM task_events
+    WHERE %(event_id)s::text IS NOT NULL AND run_uid = %(run_uid)s AND event_id = %(event_id)s
+), next AS (
+    UPDATE task_runs SET last_seq = last_seq + 1
+    WHERE uid = %(run_uid)s AND NOT EXISTS (SELECT FROM existing)
+    RETURNING uid, last_seq
 ), added AS (
-    INSERT INTO task_events (run_uid, seq, type, payload)
-    SELECT uid, last_seq, %(type)s, %(payload)s FROM next
-    RETURNING run_uid, seq, type, payload, created_at
+    INSERT INTO task_events (run_uid, seq, type, payload, event_id)
+    SELECT uid, last_seq, %(type)s, %(payload)s, %(event_id)s FROM next
+    RETURNING run_uid, seq, type, payload, created_at, event_id
 )
-SELECT run_uid, seq, type, payload, created_at,
-       pg_notify(%(channel)s, json_build_object('run_uid', run_uid, 'seq', seq)::text) AS notified
-FROM added
+SELECT added.*, true AS same
+FROM added,
+     LATERAL (SELECT pg_notify(%(channel)s,
+                               json_build_object('run_uid', run_uid, 'seq', seq)::text)) AS notify
+UNION ALL
+SELECT * FROM existing
 """
 
 _EVENTS_AFTER = """
-SELECT run_uid, seq, type, payload, created_at FROM task_events
+SELECT run_uid, seq, type, payload, created_at, event_id FROM task_events
 WHERE run_uid = %(run_uid)s AND seq > %(after)s
 ORDER BY seq
 LIMIT %(limit)s
@@ -47,27 +67,46 @@ class Journal:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def append(self, *, run_uid: str, type: str, payload: Mapping[str, Any]) -> JournalEvent:
+    async def append(
+        self,
+        *,
+        run_uid: str,
+        type: str,
+        payload: Mapping[str, Any],
+        event_id: str | None = None,
+    ) -> JournalEvent:
         """Append one event; the run must exist in ``task_runs`` (see ``Runs.upsert_run``).
 
-        Raises ``JournalUnavailable`` when PostgreSQL cannot be reached; nothing was written
-        then, and the caller may try again.
+        Raises ``JournalUnavailable`` when PostgreSQL cannot be reached or the connection broke:
+        the event may or may not be stored. Retry with the same ``event_id`` and it is stored
+        exactly once: when it is already there, the stored event is returned unchanged.
+        Reusing an ``event_id`` for a different type or payload is refused (``StoreRejected``).
         """
+        params = {
+            "run_uid": run_uid,
+            "type": type,
+            "payload": Jsonb(dict(payload)),
+            "event_id": event_id,
+            "channel": EVENTS_CHANNEL,
+        }
         async with self._db.connection(action="append to the journal") as conn:
-            cursor = await conn.execute(
-                _APPEND,
-                {
-                    "run_uid": run_uid,
-                    "type": type,
-                    "payload": Jsonb(dict(payload)),
-                    "channel": EVENTS_CHANNEL,
-                },
-            )
-            row = await cursor.fetchone()
+            row = await _append_row(conn=conn, params=params, keyed=event_id is not None)
         if row is None:
             raise RecordNotFound(f"cannot append to the journal of unknown run {run_uid}")
-        run, seq, kind, stored, created_at, _ = row
-        return JournalEvent(run_uid=run, seq=seq, type=kind, payload=stored, created_at=created_at)
+        run, seq, kind, stored, created_at, stored_id, same = row
+        if not same:
+            raise StoreRejected(
+                f"event id {event_id!r} of run {run_uid} is already used by event {seq} "
+                f"({kind}) with other content; give each event its own id"
+            )
+        return JournalEvent(
+            run_uid=run,
+            seq=seq,
+            type=kind,
+            payload=stored,
+            created_at=created_at,
+            event_id=stored_id,
+        )
 
     async def events_after(
         self, run_uid: str, after_seq: int = 0, *, limit: int | None = None
@@ -90,3 +129,17 @@ class Journal:
         if value is None:
             raise RecordNotFound(f"unknown run {run_uid}")
         return int(value)
+
+
+async def _append_row(
+    *, conn: Connection, params: dict[str, Any], keyed: bool
+) -> tuple[Any, ...] | None:
+    try:
+        return await (await conn.execute(_APPEND, params)).fetchone()
+    except pgerrors.UniqueViolation as exc:
+        # The first attempt of a retried append was still committing when the retry looked
+        # for it: the retry queued behind its row lock, then collided with its event_id.
+        # Looking again, with a new snapshot, finds it.
+        if not keyed or exc.diag.constraint_name != _EVENT_ID_INDEX:
+            raise
+    return await (await conn.execute(_APPEND, params)).fetchone()

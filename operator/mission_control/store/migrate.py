@@ -17,7 +17,12 @@ from importlib import resources
 import psycopg
 from psycopg.rows import TupleRow
 
-from mission_control.store.errors import MigrationError, SchemaTooOld, translate_errors
+from mission_control.store.errors import (
+    MigrationError,
+    SchemaTooOld,
+    check_database_url,
+    translate_errors,
+)
 
 __all__ = [
     "Migration",
@@ -83,6 +88,7 @@ def required_version() -> int:
 
 async def apply_migrations(database_url: str) -> list[Migration]:
     """Bring the database at ``database_url`` up to date; return the migrations applied now."""
+    check_database_url(database_url)
     with translate_errors("apply migrations"):
         async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
             await conn.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK_KEY,))

@@ -52,13 +52,17 @@ InventoryKind = Literal["hosts", "workloads", "services"]
 
 @dataclass(frozen=True, kw_only=True)
 class JournalEvent:
-    """One event of a run's journal; ``seq`` counts from 1 per run without gaps."""
+    """One event of a run's journal; ``seq`` counts from 1 per run without gaps.
+
+    ``event_id`` is the caller's own id for the event, when it gave one (unique per run).
+    """
 
     run_uid: str
     seq: int
     type: str
     payload: JsonObject
     created_at: dt.datetime
+    event_id: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -28,6 +28,7 @@ __all__ = [
     "RiskLevel",
     "Tool",
     "ToolContext",
+    "ToolOutcomeUnknown",
     "ToolOutput",
     "truncate_text",
 ]
@@ -36,6 +37,8 @@ __all__ = [
 #: Default bound of the text handed to the model (DESIGN 3: 16 KiB).
 MODEL_OUTPUT_LIMIT = 16 * 1024
 TRUNCATION_MARKER = "\n[... output truncated: {omitted} more characters not shown ...]"
+#: Bound of the raw result kept in the journal (DESIGN 3: 1 MiB), in characters of JSON.
+JOURNAL_OUTPUT_LIMIT = 1024 * 1024
 
 
 class RiskLevel(enum.StrEnum):
@@ -59,6 +62,13 @@ class InvalidToolArguments(PermanentError):
         super().__init__(f"invalid arguments for {tool}: " + "; ".join(problems))
 
 
+class ToolOutcomeUnknown(PermanentError):
+    """A mutating call was stopped before it answered: it may or may not have taken effect.
+
+    Permanent on purpose: repeating the call blindly could restart or reboot twice.
+    """
+
+
 @dataclass(frozen=True, kw_only=True)
 class ToolContext:
     """What a tool call may use: the configured connectors and the caller's identity."""
@@ -77,6 +87,18 @@ class ToolOutput:
 
     def for_model(self, limit: int = MODEL_OUTPUT_LIMIT) -> str:
         return truncate_text(self.text, limit=limit)
+
+    def for_journal(self, limit: int = JOURNAL_OUTPUT_LIMIT) -> Any:
+        """The raw result as a JSON value, unchanged when its JSON fits in ``limit``.
+
+        A larger one becomes ``{"truncated": MARKER, "json": FIRST_CHARACTERS}``: the journal
+        keeps the beginning and says visibly that the rest is gone.
+        """
+        encoded = json.dumps(self.raw, ensure_ascii=False, separators=(",", ":"), default=str)
+        if len(encoded) <= limit:
+            return json.loads(encoded)
+        marker = TRUNCATION_MARKER.format(omitted=len(encoded) - limit).strip()
+        return {"truncated": marker, "json": encoded[:limit]}
 
 
 def truncate_text(text: str, *, limit: int) -> str:

@@ -17,7 +17,7 @@ from mission_control.connectors import MISSING_SETTINGS, Connectors
 from mission_control.connectors.errors import ConnectorUnavailable
 from mission_control.errors import PermanentError
 from mission_control.tools.argocd import ARGOCD_TOOLS
-from mission_control.tools.base import Tool, ToolContext, ToolOutput
+from mission_control.tools.base import Tool, ToolContext, ToolOutcomeUnknown, ToolOutput
 from mission_control.tools.inventory import INVENTORY_TOOLS
 from mission_control.tools.kubernetes import KUBERNETES_TOOLS
 from mission_control.tools.prometheus import PROMETHEUS_TOOLS
@@ -128,6 +128,11 @@ async def invoke(tool: Tool[Any], raw_arguments: Any, ctx: ToolContext) -> ToolO
         async with asyncio.timeout(tool.timeout_seconds):
             return await tool.run(args, ctx)
     except TimeoutError:
+        if tool.risk.mutates:
+            raise ToolOutcomeUnknown(
+                f"{tool.name} did not finish within {tool.timeout_seconds:g}s; it may still "
+                "take effect: check the current state before trying again"
+            ) from None
         raise ConnectorUnavailable(
             f"{tool.name} did not finish within {tool.timeout_seconds:g}s"
         ) from None
