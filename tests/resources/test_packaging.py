@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -18,3 +21,38 @@ def test_helm_chart_carries_the_same_crds(path: Path) -> None:
 def test_the_chart_has_no_crd_that_the_repository_lacks() -> None:
     charted = {p.name for p in (ROOT / "helm" / "mission-control" / "crds").glob("*.yaml")}
     assert charted == {p.name for p in (ROOT / "crds").glob("*.yaml")}
+
+
+def test_the_wheel_carries_the_migrations_and_the_console_script(tmp_path: Path) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "-q",
+            str(ROOT),
+            "-w",
+            str(tmp_path),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    [wheel] = tmp_path.glob("mission_control-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    migrations = sorted(
+        p.name
+        for p in (ROOT / "operator/mission_control/store/migrations").iterdir()
+        if p.suffix == ".sql"
+    )
+    assert migrations, "no migrations found in the source tree"
+    for name in migrations:
+        assert f"mission_control/store/migrations/{name}" in names
+    assert "mission_control/py.typed" in names
+    [entry_points] = [n for n in names if n.endswith("entry_points.txt")]
+    assert (
+        "mission-control = mission_control.cli:main"
+        in zipfile.ZipFile(wheel).read(entry_points).decode()
+    )

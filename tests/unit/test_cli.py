@@ -1,0 +1,31 @@
+"""The command line: every command explains itself, and unbuilt ones say so plainly."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from mission_control.cli import cli
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        ([], "hand operational work to an LLM agent"),
+        (["operator"], "Run the operator"),
+        (["sidecar"], "read-only HTTP API"),
+        (["migrate"], "schema migrations"),
+        (["audit", "verify"], "hash chain"),
+    ],
+)
+def test_every_command_has_help(args: list[str], says: str) -> None:
+    result = CliRunner().invoke(cli, [*args, "--help"])
+    assert result.exit_code == 0
+    assert says in result.output
+
+
+@pytest.mark.parametrize("command", ["operator", "sidecar"])
+def test_a_command_not_in_this_version_says_so_and_fails(command: str) -> None:
+    result = CliRunner().invoke(cli, [command])
+    assert result.exit_code == 2
+    assert "not available in this version yet" in result.output
