@@ -33,6 +33,12 @@ command -v go >/dev/null || {
     echo "build.sh: Go >= 1.26 is needed to build the local control plane (or set MC_TEST_KUBECONFIG to use an existing cluster)" >&2
     exit 1
 }
+# go.mod says go 1.26.0: Go >= 1.21 fetches that toolchain itself, older ones fail obscurely.
+go_minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
+if [ "${go_minor:-0}" -lt 21 ] 2>/dev/null; then
+    echo "build.sh: $(go env GOVERSION) is too old; install Go >= 1.26 from https://go.dev/dl" >&2
+    exit 1
+fi
 
 staging=$(mktemp -d "$root.build.XXXXXX" 2>/dev/null || { mkdir -p "$root" && mktemp -d "$root.build.XXXXXX"; })
 trap 'rm -rf "$staging"' EXIT

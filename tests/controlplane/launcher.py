@@ -15,6 +15,7 @@ Run ``python -m tests.controlplane.launcher DIR`` to start one and keep it runni
 from __future__ import annotations
 
 import json
+import shutil
 import ssl
 import subprocess
 import sys
@@ -41,6 +42,9 @@ CONTROLLERS = (
 )
 SERVICE_CIDR = "10.96.0.0/16"
 START_TIMEOUT = 120.0
+#: free_port() only says a port was free a moment ago; another process may take it before a
+#: component binds it. Such a start is retried on new ports this many times in all.
+START_ATTEMPTS = 3
 
 
 def build_binaries() -> Path:
@@ -108,8 +112,26 @@ class LocalControlPlane:
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> Cluster:
+        """Start every component and wait until the cluster answers; stop them all on failure.
+
+        A component that lost its port to another process is retried on fresh ports.
+        """
         self.workdir.mkdir(parents=True, exist_ok=True)
         bin_dir = self.bin_dir or build_binaries()
+        for attempt in range(1, START_ATTEMPTS + 1):
+            try:
+                return self._start_once(bin_dir)
+            except BaseException as exc:
+                # Never leave a half-started control plane running. Nothing in it is worth a
+                # graceful shutdown, and an API server that lost etcd ignores SIGTERM for long.
+                self.stop(grace=1.0)
+                if attempt == START_ATTEMPTS or "address already in use" not in str(exc):
+                    raise
+                # etcd's data directory remembers the old peer URL: start it afresh.
+                shutil.rmtree(self.workdir / "etcd", ignore_errors=True)
+        raise AssertionError("unreachable")
+
+    def _start_once(self, bin_dir: Path) -> Cluster:
         pki = self.workdir / "pki"
         ca = CertificateAuthority(pki)
         serving = ca.serving(
@@ -222,10 +244,11 @@ class LocalControlPlane:
         )
         return self.cluster
 
-    def stop(self) -> None:
+    def stop(self, *, grace: float = 10.0) -> None:
+        """Stop every component: SIGTERM, then SIGKILL after ``grace`` seconds."""
         # Reverse order: clients first, etcd last, so nothing logs a storm of errors.
         for name in reversed(list(self._processes)):
-            stop_process(self._processes.pop(name))
+            stop_process(self._processes.pop(name), grace=grace)
 
     def logs(self, *, lines: int = 40) -> str:
         """The tail of each component's log, for failing tests."""
@@ -237,7 +260,8 @@ class LocalControlPlane:
     # -- internals -------------------------------------------------------------------------
 
     def _spawn(self, name: str, command: list[str]) -> None:
-        log = (self.workdir / f"{name}.log").open("wb")
+        # Append: the log of a failed attempt stays next to the one that followed it.
+        log = (self.workdir / f"{name}.log").open("ab")
         self._processes[name] = subprocess.Popen(
             command,
             stdout=log,
@@ -263,7 +287,8 @@ class LocalControlPlane:
         context = ssl.create_default_context(cafile=str(ca.cert))
         context.load_cert_chain(str(user.cert), str(user.key))
         try:
-            with urllib.request.urlopen(server + path, context=context, timeout=5) as response:
+            # Short: a probe stuck on an API server whose etcd died delays noticing the death.
+            with urllib.request.urlopen(server + path, context=context, timeout=1) as response:
                 return int(response.status)
         except urllib.error.HTTPError as exc:
             return int(exc.code)

@@ -104,6 +104,18 @@ INVALID: list[Case] = [
     Case(
         "task-prompt-too-long", task, _set(prompt="x" * 20001), ("spec.prompt", "Too long", "20000")
     ),
+    Case(
+        "task-blank-prompt",
+        task,
+        _set(prompt=" \n\t "),
+        ("spec.prompt", "not only whitespace"),
+    ),
+    Case(
+        "task-model-name-with-spaces",
+        task,
+        _set(model={"provider": "ollama", "name": "llama 3"}),
+        ("spec.model.name", "a model name has no spaces"),
+    ),
     Case("task-missing-tools", task, _drop("tools"), ("spec.tools", "Required value")),
     Case("task-empty-tools", task, _set(tools=[]), ("spec.tools", "at least 1 items")),
     Case(
@@ -188,6 +200,12 @@ INVALID: list[Case] = [
         ("spec.taskSpec.tools", "at least 1 items"),
     ),
     Case(
+        "run-inline-blank-prompt",
+        taskrun,
+        lambda spec: (spec.pop("taskRef"), spec.update(taskSpec={**INLINE_TASK, "prompt": "  "})),
+        ("spec.taskSpec.prompt", "not only whitespace"),
+    ),
+    Case(
         "run-unknown-status",
         taskrun,
         _set(status="Paused"),
@@ -210,6 +228,12 @@ INVALID: list[Case] = [
         taskrun,
         _set(approvals=[{"toolCallId": "tc-1", "decision": "Approve"}]),
         ("spec.approvals[0].by", "Required value"),
+    ),
+    Case(
+        "run-approval-by-with-spaces",
+        taskrun,
+        _set(approvals=[{**APPROVAL, "by": "admin "}]),
+        ("spec.approvals[0].by", "without leading or trailing spaces"),
     ),
     Case(
         "run-bad-args-digest",
@@ -253,6 +277,30 @@ INVALID: list[Case] = [
         toolpolicy,
         _set(rules=[{"tools": [], "action": "Deny"}]),
         ("spec.rules[0].tools", "at least 1 items"),
+    ),
+    Case(
+        "policy-tool-glob-that-never-matches",
+        toolpolicy,
+        _set(rules=[{"tools": ["Delete_*"], "action": "Deny"}]),
+        ("spec.rules[0].tools[0]", "could never match"),
+    ),
+    Case(
+        "policy-namespace-glob-that-never-matches",
+        toolpolicy,
+        _set(targetNamespaces=["media", "Monitoring"]),
+        ("spec.targetNamespaces[1]", "could never match"),
+    ),
+    Case(
+        "policy-duplicate-target-namespaces",
+        toolpolicy,
+        _set(targetNamespaces=["media", "media"]),
+        ("spec.targetNamespaces[1]", "Duplicate value"),
+    ),
+    Case(
+        "policy-approver-with-spaces",
+        toolpolicy,
+        _set(approvers=[{"kind": "User", "name": " alice"}]),
+        ("spec.approvers[0].name", "without leading or trailing spaces"),
     ),
     Case(
         "policy-bad-default",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -15,47 +14,11 @@ from mission_control.resources.taskrun import Approval, TaskRef, TaskRunParam, T
 from mission_control.resources.toolpolicy import Budgets, PolicyRule, ToolPolicySpec
 from tests.controlplane.launcher import Cluster
 from tests.resources.corpus import INVALID, Case, task, taskrun, toolpolicy
+from tests.resources.kube import create, patch, started_run
 from tests.support.pki import KeyPair
 
 pytestmark = pytest.mark.controlplane
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def create(
-    cluster: Cluster,
-    namespace: str,
-    manifest: dict[str, Any],
-    *,
-    dry_run: bool = True,
-    user: str | None = None,
-) -> subprocess.CompletedProcess[str]:
-    args = ["create", "-n", namespace, "-o", "json", "-f", "-"]
-    if dry_run:
-        args.append("--dry-run=server")
-    return cluster.kubectl(*args, input=json.dumps(manifest), check=False, user=user)
-
-
-def patch(
-    cluster: Cluster,
-    namespace: str,
-    name: str,
-    patch: dict[str, Any],
-    *,
-    user: str | None = None,
-    kind: str = "taskrun",
-) -> subprocess.CompletedProcess[str]:
-    return cluster.kubectl(
-        "patch",
-        kind,
-        name,
-        "-n",
-        namespace,
-        "--type=merge",
-        "-p",
-        json.dumps(patch),
-        check=False,
-        user=user,
-    )
 
 
 def test_crds_are_established_with_status_subresource_and_short_names(crds: Cluster) -> None:
@@ -202,17 +165,8 @@ def test_objects_built_from_the_models_pass_server_side_dry_run(
         assert type(model).model_validate(echoed).spec == model.spec
 
 
-def _started_run(cluster: Cluster, namespace: str, **spec: Any) -> str:
-    run = taskrun()
-    run["spec"].update(spec)
-    run["spec"].pop("approvals")
-    result = create(cluster, namespace, run, dry_run=False)
-    assert result.returncode == 0, result.stderr
-    return str(run["metadata"]["name"])
-
-
 def test_a_cancelled_run_cannot_be_restarted(crds: Cluster, k8s_namespace: str) -> None:
-    name = _started_run(crds, k8s_namespace)
+    name = started_run(crds, k8s_namespace)
     assert patch(crds, k8s_namespace, name, {"spec": {"status": "Cancelled"}}).returncode == 0
     result = patch(crds, k8s_namespace, name, {"spec": {"status": ""}})
     assert result.returncode != 0
@@ -223,7 +177,7 @@ def test_a_cancelled_run_cannot_be_restarted(crds: Cluster, k8s_namespace: str) 
 def test_a_pending_run_can_start_but_a_started_run_cannot_go_back_to_pending(
     crds: Cluster, k8s_namespace: str
 ) -> None:
-    name = _started_run(crds, k8s_namespace, status="Pending")
+    name = started_run(crds, k8s_namespace, status="Pending")
     assert patch(crds, k8s_namespace, name, {"spec": {"status": ""}}).returncode == 0
     result = patch(crds, k8s_namespace, name, {"spec": {"status": "Pending"}})
     assert result.returncode != 0
@@ -231,14 +185,14 @@ def test_a_pending_run_can_start_but_a_started_run_cannot_go_back_to_pending(
 
 
 def test_what_a_run_does_is_immutable_once_created(crds: Cluster, k8s_namespace: str) -> None:
-    name = _started_run(crds, k8s_namespace)
+    name = started_run(crds, k8s_namespace)
     result = patch(crds, k8s_namespace, name, {"spec": {"taskRef": {"name": "other"}}})
     assert result.returncode != 0
     assert "spec.taskRef is immutable once the run exists" in result.stderr
 
 
 def test_given_approvals_cannot_be_rewritten(crds: Cluster, k8s_namespace: str) -> None:
-    name = _started_run(crds, k8s_namespace)
+    name = started_run(crds, k8s_namespace)
     approval = {"toolCallId": "tc-1", "decision": "Reject", "by": "admin"}
     assert patch(crds, k8s_namespace, name, {"spec": {"approvals": [approval]}}).returncode == 0
     flipped = {**approval, "decision": "Approve"}
@@ -247,44 +201,10 @@ def test_given_approvals_cannot_be_rewritten(crds: Cluster, k8s_namespace: str) 
     assert "spec.approvals entries cannot be changed or removed" in result.stderr
 
 
-@pytest.fixture
-def alice_may_edit_taskruns(crds: Cluster, k8s_namespace: str) -> str:
-    role = {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "Role",
-        "metadata": {"name": "taskrun-editor", "namespace": k8s_namespace},
-        "rules": [
-            {
-                "apiGroups": ["missioncontrol.dev"],
-                "resources": ["taskruns"],
-                "verbs": ["get", "list", "create", "patch", "update"],
-            }
-        ],
-    }
-    binding = {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "RoleBinding",
-        "metadata": {"name": "alice", "namespace": k8s_namespace},
-        "roleRef": {
-            "apiGroup": "rbac.authorization.k8s.io",
-            "kind": "Role",
-            "name": "taskrun-editor",
-        },
-        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "alice"}],
-    }
-    crds.kubectl(
-        "apply",
-        "-f",
-        "-",
-        input=json.dumps({"apiVersion": "v1", "kind": "List", "items": [role, binding]}),
-    )
-    return "alice"
-
-
 def test_an_approval_in_someone_elses_name_is_rejected(
     crds: Cluster, k8s_namespace: str, alice_may_edit_taskruns: str
 ) -> None:
-    name = _started_run(crds, k8s_namespace)
+    name = started_run(crds, k8s_namespace)
     forged = {"spec": {"approvals": [{"toolCallId": "tc-3", "decision": "Approve", "by": "bob"}]}}
     result = patch(crds, k8s_namespace, name, forged, user="alice")
     assert result.returncode != 0
@@ -295,7 +215,7 @@ def test_an_approval_in_someone_elses_name_is_rejected(
 def test_an_approval_in_your_own_name_is_accepted_and_kept(
     crds: Cluster, k8s_namespace: str, alice_may_edit_taskruns: str
 ) -> None:
-    name = _started_run(crds, k8s_namespace)
+    name = started_run(crds, k8s_namespace)
     own = {"toolCallId": "tc-3", "decision": "Approve", "by": "alice"}
     result = patch(crds, k8s_namespace, name, {"spec": {"approvals": [own]}}, user="alice")
     assert result.returncode == 0, result.stderr
@@ -370,7 +290,7 @@ def test_a_user_with_a_client_certificate_can_only_approve_in_their_own_name(
         "-n",
         k8s_namespace,
     )
-    name = _started_run(crds, k8s_namespace)
+    name = started_run(crds, k8s_namespace)
     whoami = carol.kubectl("auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
     assert whoami.stdout == "carol"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -9,8 +10,9 @@ import pytest
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from mission_control.resources import Task, TaskRun, ToolPolicy
+from mission_control.resources import Limits, Task, TaskRun, ToolPolicy
 from mission_control.resources.crds import all_crds, render
+from mission_control.resources.taskrun import PendingApproval, RunResult, Usage
 from tests.resources.corpus import INVALID, Case, task, taskrun, toolpolicy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,3 +78,38 @@ def test_money_is_decimal_and_serialises_as_text() -> None:
     assert policy.spec.budgets is not None
     assert str(policy.spec.budgets.max_cost_usd_per_day) == "5.00"
     assert policy.to_k8s()["spec"]["budgets"]["maxCostUSDPerDay"] == "5.00"
+
+
+def test_a_status_cost_total_with_many_decimals_round_trips() -> None:
+    # 410 tokens at 0.30 USD per million: exact sums of per-token prices have 7+ decimals.
+    total = Usage(total_tokens=410, cost_usd=Decimal("0.0001231"))
+    wire = total.to_k8s()
+    assert wire["costUSD"] == "0.0001231"
+    assert Usage.model_validate(wire) == total
+
+
+@pytest.mark.parametrize("amount", [0.5, Decimal("0.0000001"), Decimal("-1"), True])
+def test_a_limit_the_api_server_would_reject_is_rejected(amount: object) -> None:
+    with pytest.raises(ValidationError, match="decimal amount of US dollars written as text"):
+        Limits.model_validate({"maxCostUSD": amount})
+
+
+def test_a_limit_given_as_a_decimal_is_sent_as_text() -> None:
+    assert Limits(max_cost_usd=Decimal("0.50")).to_k8s() == {"maxCostUSD": "0.50"}
+
+
+def test_status_fields_are_bounded_like_the_crd() -> None:
+    with pytest.raises(ValidationError, match="at most 8192 characters"):
+        RunResult(summary="x" * 8193)
+    with pytest.raises(ValidationError, match="at most 2048 characters"):
+        PendingApproval.model_validate(
+            {
+                "toolCallId": "tc-1",
+                "tool": "delete_k8s_pod",
+                "risk": "DESTRUCTIVE",
+                "arguments": "x" * 2049,
+                "argsDigest": "sha256:" + "0" * 64,
+                "requestedAt": "2026-01-01T00:00:00Z",
+                "expiresAt": "2026-01-01T01:00:00Z",
+            }
+        )

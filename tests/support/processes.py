@@ -48,10 +48,11 @@ def wait_until(
     """
     deadline = time.monotonic() + timeout
     while True:
-        if condition():
-            return
+        # A dead process first: a condition probing it may block until its own timeout.
         if alive is not None and (reason := alive()) is not None:
             raise RuntimeError(f"gave up waiting for {what}: {reason}")
+        if condition():
+            return
         if time.monotonic() > deadline:
             raise TimeoutError(f"gave up waiting for {what} after {timeout:.0f}s")
         time.sleep(interval)

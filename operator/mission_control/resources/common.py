@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 from pydantic.alias_generators import to_camel
 
 from mission_control.resources import crds
@@ -22,6 +22,8 @@ __all__ = [
     "ProviderName",
     "Resource",
     "UsdAmount",
+    "UsdTotal",
+    "UserName",
     "require_unique",
 ]
 
@@ -29,21 +31,41 @@ ProviderName = Literal["ollama", "gemini", "anthropic"]
 ConditionStatus = Literal["True", "False", "Unknown"]
 DnsSubdomain = Annotated[str, Field(max_length=253, pattern=crds.DNS_SUBDOMAIN)]
 
-_DECIMAL_USD = re.compile(crds.DECIMAL_USD)
+
+def _money(pattern: str) -> BeforeValidator:
+    """Money is text on the wire (floats would round): accept that text, or a Decimal or int
+    that prints as such text, and nothing the API server's ``pattern`` would reject."""
+    regex = re.compile(pattern)
+
+    def parse(value: Any) -> Decimal:
+        if isinstance(value, Decimal | int) and not isinstance(value, bool):
+            value = format(value, "f")
+        if not isinstance(value, str) or not regex.fullmatch(value):
+            raise ValueError(
+                'must be a decimal amount of US dollars written as text, such as "0.50"'
+            )
+        return Decimal(value)
+
+    return BeforeValidator(parse)
 
 
-def _parse_usd(value: Any) -> Any:
-    # The CRDs carry money as decimal strings (floats would round); accept the same text here.
-    if isinstance(value, str) and not _DECIMAL_USD.fullmatch(value):
-        raise ValueError('must be a decimal amount of US dollars such as "0.50"')
-    return Decimal(value) if isinstance(value, str) else value
+_AS_TEXT = PlainSerializer(lambda value: format(value, "f"), return_type=str)
+
+#: A limit or budget: up to six decimals.
+UsdAmount = Annotated[Decimal, _money(crds.DECIMAL_USD), _AS_TEXT]
+#: A running total (status): exact sums of per-token prices need more decimals.
+UsdTotal = Annotated[Decimal, _money(crds.COST_TOTAL), _AS_TEXT]
 
 
-UsdAmount = Annotated[
-    Decimal,
-    BeforeValidator(_parse_usd),
-    Field(ge=0),
-    PlainSerializer(lambda value: format(value, "f"), return_type=str),
+def _exact_name(value: str) -> str:
+    if value != value.strip():
+        raise ValueError("must be the name exactly, without leading or trailing spaces")
+    return value
+
+
+#: A Kubernetes user (or group) name as ``request.userInfo`` carries it.
+UserName = Annotated[
+    str, Field(min_length=1, max_length=crds.USER_NAME_MAX), AfterValidator(_exact_name)
 ]
 
 
@@ -84,7 +106,7 @@ class ModelRef(Resource):
     """Which LLM to use."""
 
     provider: ProviderName
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: str | None = Field(default=None, min_length=1, max_length=200, pattern=crds.NO_SPACE)
 
 
 class Metadata(Resource):

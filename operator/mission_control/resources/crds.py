@@ -16,10 +16,24 @@ VERSION = "v1alpha1"
 Schema = dict[str, Any]
 
 DECIMAL_USD = r"^[0-9]{1,6}(\.[0-9]{1,6})?$"
+# Running totals are exact sums of per-token prices, so they carry more decimals than a limit.
+COST_TOTAL = r"^[0-9]{1,12}(\.[0-9]{1,18})?$"
+ARGS_DIGEST = r"^sha256:[0-9a-f]{64}$"
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 PARAM_NAME = r"^[A-Za-z_][A-Za-z0-9_-]*$"
 TOOL_NAME = r"^[a-z][a-z0-9_]*$"
+# Globs use only what a name they are meant to match can contain, plus * and ?: anything else
+# (upper case, spaces, brackets) would make a rule or namespace entry that never matches.
+TOOL_GLOB = r"^[a-z0-9_*?]+$"
+NAMESPACE_GLOB = r"^[a-z0-9*?-]+$"
+NO_SPACE = r"^[^\t\n\f\r ]+$"  # RE2's \s, spelled out so Python agrees
+RISKS = ["READ_ONLY", "SAFE_MUTATE", "DESTRUCTIVE"]
+#: Longest user name an approval or approver can carry: service-account user names
+#: (system:serviceaccount:NAMESPACE:NAME) reach 339 characters, OIDC ones can be longer.
+USER_NAME_MAX = 1024
+#: Fields of a TaskRun's spec that say what the run does: fixed once it exists.
+IMMUTABLE_RUN_FIELDS = ("taskRef", "taskSpec", "params", "model", "dryRun", "serviceAccountName")
 ACTIONS = ["Allow", "Deny", "RequireApproval"]
 
 
@@ -45,9 +59,38 @@ def _array(description: str, items: Schema, **extra: Any) -> Schema:
     return {"type": "array", "description": description, "items": items, **extra}
 
 
-def _immutable(schema: Schema, what: str) -> Schema:
-    rule = {"rule": "self == oldSelf", "message": f"{what} is immutable once the run exists"}
-    return {**schema, "x-kubernetes-validations": [rule]}
+def _rule(rule: str, message: str, **extra: str) -> Schema:
+    return {"rule": rule, "message": message, **extra}
+
+
+def _immutable_rule(field: str) -> Schema:
+    # On the spec, not on the field: a rule on the field itself only runs when the old and the
+    # new object both have it, so removing dryRun or serviceAccountName (or swapping taskRef
+    # for taskSpec) would slip through.
+    return _rule(
+        f"has(self.{field}) == has(oldSelf.{field})"
+        f" && (!has(self.{field}) || self.{field} == oldSelf.{field})",
+        f"spec.{field} is immutable once the run exists: it cannot be set, changed or "
+        "removed; create a new TaskRun instead",
+        fieldPath=f".{field}",
+    )
+
+
+def _user_name(description: str, *, what: str = "your user name") -> Schema:
+    return _string(
+        description,
+        minLength=1,
+        maxLength=USER_NAME_MAX,
+        **{
+            "x-kubernetes-validations": [
+                _rule(
+                    "self == self.trim()",
+                    f"must be {what} exactly, without leading or trailing spaces"
+                    " (kubectl auth whoami prints yours)",
+                )
+            ]
+        },
+    )
 
 
 def _conditions(description: str) -> Schema:
@@ -80,9 +123,18 @@ def _model_ref(description: str) -> Schema:
         {
             "provider": _string("LLM provider.", enum=["ollama", "gemini", "anthropic"]),
             "name": _string(
-                "Model name as the provider knows it, e.g. llama3.1 or gemini-2.0-flash.",
+                "Model name as the provider knows it, e.g. llama3.1 or gemini-2.0-flash "
+                "(no spaces).",
                 minLength=1,
                 maxLength=200,
+                **{
+                    "x-kubernetes-validations": [
+                        _rule(
+                            f"self.matches(r'{NO_SPACE}')",
+                            "a model name has no spaces, e.g. llama3.1 or gemini-2.0-flash",
+                        )
+                    ]
+                },
             ),
         },
         required=["provider"],
@@ -136,6 +188,14 @@ def task_spec_schema() -> Schema:
                 "plain text.",
                 minLength=1,
                 maxLength=20000,
+                **{
+                    "x-kubernetes-validations": [
+                        _rule(
+                            "self.trim() != ''",
+                            "must contain instructions for the agent, not only whitespace",
+                        )
+                    ]
+                },
             ),
             "systemPrompt": _string(
                 "Extra system instructions, appended to the built-in system prompt.",
@@ -198,14 +258,12 @@ def _taskrun() -> Schema:
                 "The id in status.pendingApproval.toolCallId.", minLength=1, maxLength=64
             ),
             "decision": _string("Approve or Reject.", enum=["Approve", "Reject"]),
-            "by": _string(
-                "Your Kubernetes user name (kubectl auth whoami).", minLength=1, maxLength=253
-            ),
+            "by": _user_name("Your Kubernetes user name (kubectl auth whoami)."),
             "message": _string("Why; shown to the model for a rejection.", maxLength=1024),
             "argsDigest": _string(
                 "Optional sha256 of the arguments (from "
                 "status.pendingApproval.argsDigest) to approve exactly them.",
-                pattern=r"^sha256:[0-9a-f]{64}$",
+                pattern=ARGS_DIGEST,
             ),
         },
         required=["toolCallId", "decision", "by"],
@@ -231,42 +289,32 @@ def _taskrun() -> Schema:
     spec = _object(
         "One execution of a Task.",
         {
-            "taskRef": _immutable(
-                _object(
-                    "The Task (same namespace) to run.",
-                    {
-                        "name": _string("Task name.", maxLength=253, pattern=DNS_SUBDOMAIN),
-                    },
-                    required=["name"],
-                ),
-                "spec.taskRef",
+            "taskRef": _object(
+                "The Task (same namespace) to run.",
+                {
+                    "name": _string("Task name.", maxLength=253, pattern=DNS_SUBDOMAIN),
+                },
+                required=["name"],
             ),
-            "taskSpec": _immutable(spec_task, "spec.taskSpec"),
-            "params": _immutable(
-                _array(
-                    "Values for the Task's parameters.",
-                    param,
-                    maxItems=50,
-                    **{"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
-                ),
-                "spec.params",
+            "taskSpec": spec_task,
+            "params": _array(
+                "Values for the Task's parameters.",
+                param,
+                maxItems=50,
+                **{"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
             ),
-            "model": _immutable(_model_ref("Overrides the Task's model."), "spec.model"),
+            "model": _model_ref("Overrides the Task's model."),
             "status": _string(
                 '"" runs; Pending holds the run until set to ""; Cancelled stops it for good.',
                 enum=["", "Pending", "Cancelled"],
             ),
             "statusMessage": _string("Why the status was set (shown in events).", maxLength=1024),
-            "dryRun": _immutable(
-                {
-                    "type": "boolean",
-                    "description": "Preview mutating tool calls instead of executing them.",
-                },
-                "spec.dryRun",
-            ),
-            "serviceAccountName": _immutable(
-                _service_account("Overrides the Task's service account for Kubernetes tools."),
-                "spec.serviceAccountName",
+            "dryRun": {
+                "type": "boolean",
+                "description": "Preview mutating tool calls instead of executing them.",
+            },
+            "serviceAccountName": _service_account(
+                "Overrides the Task's service account for Kubernetes tools."
             ),
             "approvals": _array(
                 "Decisions on held tool calls, keyed by toolCallId. Add one with "
@@ -299,6 +347,7 @@ def _taskrun() -> Schema:
             "message": "spec.approvals entries cannot be changed or "
             "removed once given; add a new entry instead",
         },
+        *(_immutable_rule(field) for field in IMMUTABLE_RUN_FIELDS),
     ]
     status = _object(
         "Observed state, written by the operator.",
@@ -313,12 +362,16 @@ def _taskrun() -> Schema:
             "resolved": _object(
                 "What the run resolved at start (full snapshot in the journal).",
                 {
-                    "task": _string("Task name, or (inline)."),
-                    "provider": _string("LLM provider."),
-                    "model": _string("Model name."),
-                    "tools": _array("Tools offered to the model.", _string("Tool name.")),
-                    "policy": _string("ToolPolicy name, or (built-in)."),
-                    "policyGeneration": _int("Generation of the ToolPolicy used."),
+                    "task": _string("Task name, or (inline).", maxLength=253),
+                    "provider": _string("LLM provider.", maxLength=63),
+                    "model": _string("Model name.", maxLength=200),
+                    "tools": _array(
+                        "Tools offered to the model.",
+                        _string("Tool name.", maxLength=63),
+                        maxItems=64,
+                    ),
+                    "policy": _string("ToolPolicy name, or (built-in).", maxLength=253),
+                    "policyGeneration": _int("Generation of the ToolPolicy used.", minimum=0),
                 },
             ),
             "steps": _int("LLM turns so far.", minimum=0),
@@ -329,17 +382,19 @@ def _taskrun() -> Schema:
                     "promptTokens": _int("Prompt tokens.", minimum=0),
                     "completionTokens": _int("Completion tokens.", minimum=0),
                     "totalTokens": _int("Prompt plus completion tokens.", minimum=0),
-                    "costUSD": _string("Cost in US dollars (decimal string)."),
+                    "costUSD": _string("Cost in US dollars (decimal string).", pattern=COST_TOTAL),
                 },
             ),
             "pendingApproval": _object(
                 "The tool call waiting for a decision, if any.",
                 {
-                    "toolCallId": _string("Id to use in spec.approvals."),
-                    "tool": _string("Tool name."),
-                    "risk": _string("READ_ONLY, SAFE_MUTATE or DESTRUCTIVE."),
-                    "arguments": _string("The call's arguments as JSON (at most 2 KiB)."),
-                    "argsDigest": _string("sha256 of the arguments."),
+                    "toolCallId": _string("Id to use in spec.approvals.", maxLength=64),
+                    "tool": _string("Tool name.", maxLength=63),
+                    "risk": _string("READ_ONLY, SAFE_MUTATE or DESTRUCTIVE.", enum=RISKS),
+                    "arguments": _string(
+                        "The call's arguments as JSON (at most 2 KiB).", maxLength=2048
+                    ),
+                    "argsDigest": _string("sha256 of the arguments.", pattern=ARGS_DIGEST),
                     "requestedAt": _string("When approval was requested.", format="date-time"),
                     "expiresAt": _string(
                         "When the run ends with ApprovalTimedOut.", format="date-time"
@@ -352,17 +407,18 @@ def _taskrun() -> Schema:
                 _object(
                     "An applied decision.",
                     {
-                        "toolCallId": _string("Tool call id."),
-                        "decision": _string("Approve or Reject."),
-                        "by": _string("Who decided."),
+                        "toolCallId": _string("Tool call id.", maxLength=64),
+                        "decision": _string("Approve or Reject.", enum=["Approve", "Reject"]),
+                        "by": _string("Who decided.", maxLength=USER_NAME_MAX),
                         "at": _string("When it was applied.", format="date-time"),
                     },
                 ),
+                maxItems=100,
             ),
             "result": _object(
                 "The outcome.",
                 {
-                    "summary": _string("The agent's final answer (at most 8 KiB)."),
+                    "summary": _string("The agent's final answer (at most 8 KiB).", maxLength=8192),
                 },
             ),
         },
@@ -376,8 +432,23 @@ def _policy() -> Schema:
         "Tools matching any glob get the action; first matching rule wins.",
         {
             "tools": _array(
-                "Tool name globs, e.g. delete_* or restart_proxmox_lxc.",
-                _string("Glob.", minLength=1, maxLength=63),
+                "Tool name globs, e.g. delete_* or restart_proxmox_lxc: lowercase letters, "
+                "digits and '_', with * for any characters and ? for one.",
+                _string(
+                    "Glob.",
+                    minLength=1,
+                    maxLength=63,
+                    **{
+                        "x-kubernetes-validations": [
+                            _rule(
+                                f"self.matches(r'{TOOL_GLOB}')",
+                                "a tool glob may only use lowercase letters, digits, '_', "
+                                "* and ?; tool names have no other characters, so it "
+                                "could never match",
+                            )
+                        ]
+                    },
+                ),
                 minItems=1,
                 maxItems=64,
             ),
@@ -425,7 +496,21 @@ def _policy() -> Schema:
             "targetNamespaces": _array(
                 "Namespace globs Kubernetes tools may touch; default: the "
                 "TaskRun's namespace only.",
-                _string("Namespace glob.", minLength=1, maxLength=63),
+                _string(
+                    "Namespace glob: lowercase letters, digits and '-', with * and ?.",
+                    minLength=1,
+                    maxLength=63,
+                    **{
+                        "x-kubernetes-validations": [
+                            _rule(
+                                f"self.matches(r'{NAMESPACE_GLOB}')",
+                                "a namespace glob may only use lowercase letters, digits, "
+                                "'-', * and ?; namespace names have no other characters, so "
+                                "it could never match",
+                            )
+                        ]
+                    },
+                ),
                 maxItems=100,
                 **{"x-kubernetes-list-type": "set"},
             ),
@@ -435,7 +520,7 @@ def _policy() -> Schema:
                     "A user or group.",
                     {
                         "kind": _string("User or Group.", enum=["User", "Group"]),
-                        "name": _string("User or group name.", minLength=1, maxLength=253),
+                        "name": _user_name("User or group name.", what="a user or group name"),
                     },
                     required=["kind", "name"],
                 ),

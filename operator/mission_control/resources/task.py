@@ -60,6 +60,13 @@ class TaskSpec(Resource):
     service_account_name: DnsSubdomain | None = None
     limits: Limits | None = None
 
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_not_blank(cls, prompt: str) -> str:
+        if not prompt.strip():
+            raise ValueError("must contain instructions for the agent, not only whitespace")
+        return prompt
+
     @field_validator("params")
     @classmethod
     def _unique_params(cls, params: list[Param]) -> list[Param]:

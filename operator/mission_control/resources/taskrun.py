@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from mission_control.resources import crds
 from mission_control.resources.common import (
     Condition,
     DnsSubdomain,
@@ -14,7 +15,8 @@ from mission_control.resources.common import (
     Metadata,
     ModelRef,
     Resource,
-    UsdAmount,
+    UsdTotal,
+    UserName,
     require_unique,
 )
 from mission_control.resources.task import ParamName, TaskSpec
@@ -35,6 +37,9 @@ __all__ = [
 
 RunControl = Literal["", "Pending", "Cancelled"]
 Decision = Literal["Approve", "Reject"]
+Risk = Literal["READ_ONLY", "SAFE_MUTATE", "DESTRUCTIVE"]
+ToolCallId = Annotated[str, Field(min_length=1, max_length=64)]
+ArgsDigest = Annotated[str, Field(pattern=crds.ARGS_DIGEST)]
 
 
 class TaskRef(Resource):
@@ -53,11 +58,11 @@ class TaskRunParam(Resource):
 class Approval(Resource):
     """A person's decision on a held tool call."""
 
-    tool_call_id: str = Field(min_length=1, max_length=64)
+    tool_call_id: ToolCallId
     decision: Decision
-    by: str = Field(min_length=1, max_length=253)
+    by: UserName
     message: str | None = Field(default=None, max_length=1024)
-    args_digest: str | None = Field(default=None, pattern=r"^sha256:[0-9a-f]{64}$")
+    args_digest: ArgsDigest | None = None
 
 
 class TaskRunSpec(Resource):
@@ -96,12 +101,12 @@ class TaskRunSpec(Resource):
 class ResolvedSpec(Resource):
     """What the run resolved at start (the full snapshot lives in the journal)."""
 
-    task: str | None = None
-    provider: str | None = None
-    model: str | None = None
-    tools: list[str] = Field(default_factory=list)
-    policy: str | None = None
-    policy_generation: int | None = None
+    task: str | None = Field(default=None, max_length=253)
+    provider: str | None = Field(default=None, max_length=63)
+    model: str | None = Field(default=None, max_length=200)
+    tools: list[Annotated[str, Field(max_length=63)]] = Field(default_factory=list, max_length=64)
+    policy: str | None = Field(default=None, max_length=253)
+    policy_generation: int | None = Field(default=None, ge=0)
 
 
 class Usage(Resource):
@@ -110,17 +115,17 @@ class Usage(Resource):
     prompt_tokens: int = Field(default=0, ge=0)
     completion_tokens: int = Field(default=0, ge=0)
     total_tokens: int = Field(default=0, ge=0)
-    cost_usd: UsdAmount | None = Field(default=None, alias="costUSD")
+    cost_usd: UsdTotal | None = Field(default=None, alias="costUSD")
 
 
 class PendingApproval(Resource):
     """The tool call waiting for a decision."""
 
-    tool_call_id: str
-    tool: str
-    risk: str
-    arguments: str
-    args_digest: str
+    tool_call_id: Annotated[str, Field(max_length=64)]
+    tool: Annotated[str, Field(max_length=63)]
+    risk: Risk
+    arguments: str = Field(max_length=2048)  # JSON text, truncated by the operator
+    args_digest: ArgsDigest
     requested_at: datetime
     expires_at: datetime
 
@@ -128,16 +133,16 @@ class PendingApproval(Resource):
 class AppliedApproval(Resource):
     """A decision the operator applied."""
 
-    tool_call_id: str
+    tool_call_id: Annotated[str, Field(max_length=64)]
     decision: Decision
-    by: str
+    by: Annotated[str, Field(max_length=crds.USER_NAME_MAX)]
     at: datetime
 
 
 class RunResult(Resource):
     """The outcome of the run."""
 
-    summary: str | None = None
+    summary: str | None = Field(default=None, max_length=8192)  # truncated by the operator
 
 
 class TaskRunStatus(Resource):
@@ -152,7 +157,7 @@ class TaskRunStatus(Resource):
     tool_calls: int | None = Field(default=None, ge=0)
     usage: Usage | None = None
     pending_approval: PendingApproval | None = None
-    approvals: list[AppliedApproval] = Field(default_factory=list)
+    approvals: list[AppliedApproval] = Field(default_factory=list, max_length=100)
     result: RunResult | None = None
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from mission_control.resources import crds
 from mission_control.resources.common import (
     Condition,
     KubernetesObject,
     Metadata,
     Resource,
     UsdAmount,
+    UserName,
+    require_unique,
 )
 
 __all__ = [
@@ -26,13 +29,14 @@ __all__ = [
 ]
 
 Action = Literal["Allow", "Deny", "RequireApproval"]
-Glob = str
+ToolGlob = Annotated[str, Field(min_length=1, max_length=63, pattern=crds.TOOL_GLOB)]
+NamespaceGlob = Annotated[str, Field(min_length=1, max_length=63, pattern=crds.NAMESPACE_GLOB)]
 
 
 class PolicyRule(Resource):
     """Tools matching any glob get ``action``; the first matching rule wins."""
 
-    tools: list[Glob] = Field(min_length=1, max_length=64)
+    tools: list[ToolGlob] = Field(min_length=1, max_length=64)
     action: Action
     description: str | None = Field(default=None, max_length=1024)
 
@@ -49,7 +53,7 @@ class Approver(Resource):
     """A user or group allowed to decide held calls."""
 
     kind: Literal["User", "Group"]
-    name: str = Field(min_length=1, max_length=253)
+    name: UserName
 
 
 class Budgets(Resource):
@@ -66,10 +70,16 @@ class ToolPolicySpec(Resource):
 
     rules: list[PolicyRule] = Field(default_factory=list, max_length=100)
     defaults: PolicyDefaults | None = None
-    target_namespaces: list[str] | None = Field(default=None, max_length=100)
+    target_namespaces: list[NamespaceGlob] | None = Field(default=None, max_length=100)
     approvers: list[Approver] = Field(default_factory=list, max_length=50)
     approval_timeout_seconds: int | None = Field(default=None, ge=60, le=604800)
     budgets: Budgets | None = None
+
+    @field_validator("target_namespaces")
+    @classmethod
+    def _unique_namespaces(cls, globs: list[str] | None) -> list[str] | None:
+        require_unique(globs or [], what="targetNamespaces")
+        return globs
 
 
 class ToolPolicyStatus(Resource):
