@@ -86,9 +86,10 @@ def main() -> int:
             return 1
 
         env_file = DEV / "env"
-        env_file.write_text(
-            f"export KUBECONFIG={cluster.kubeconfig}\nexport DATABASE_URL={database_url}\n"
-        )
+        lines = [f"export KUBECONFIG={cluster.kubeconfig}", f"export DATABASE_URL={database_url}"]
+        if cluster.ca is not None:  # the local control plane: use its own kubectl, same version
+            lines.append(f"export PATH={Path(cluster.kubectl_path).parent}:$PATH")
+        env_file.write_text("\n".join(lines) + "\n")
         _say(
             f"in another shell: source {env_file.relative_to(ROOT)} && "
             "kubectl apply -f manifests/examples/"
