@@ -10,6 +10,7 @@ import pytest
 from mission_control.llm import (
     AuthenticationFailed,
     BadRequest,
+    BadResponse,
     Cost,
     FinishReason,
     Message,
@@ -24,6 +25,7 @@ from mission_control.llm import (
 )
 from mission_control.llm.providers.anthropic import AnthropicProvider
 from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.server import Reply
 
 PODS = ToolDefinition(
     name="list_k8s_pods",
@@ -231,3 +233,62 @@ async def test_health_checks_the_model_with_the_key(
         await provider.aclose()
     assert not health.reachable
     assert "ANTHROPIC_API_KEY" in health.message
+
+
+def message(content: object, **rest: object) -> Reply:
+    """A Messages API answer as the wire carries it, malformed on purpose where asked."""
+    body = {
+        "id": "msg_odd",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-sonnet-4-6",
+        "content": content,
+        "stop_reason": "tool_use",
+        "usage": {"input_tokens": 3, "output_tokens": 2},
+    }
+    return Reply(200, {**body, **rest})
+
+
+async def test_tool_input_that_is_not_an_object_comes_back_as_a_call_to_answer_with_an_error(
+    claude: AnthropicProvider, fake_anthropic: FakeAnthropic
+) -> None:
+    fake_anthropic.fail(
+        message([{"type": "tool_use", "id": "toolu_1", "name": "list_k8s_pods", "input": "{ns"}])
+    )
+
+    response = await claude.complete(messages=[UserMessage(content="Pods?")], tools=[PODS])
+
+    (call,) = response.tool_calls
+    assert (call.id, call.name, call.arguments) == ("toolu_1", "list_k8s_pods", {})
+    assert call.arguments_error == "the arguments must be a JSON object, not str"
+
+
+async def test_an_answer_without_usage_counts_zero_tokens(
+    claude: AnthropicProvider, fake_anthropic: FakeAnthropic
+) -> None:
+    fake_anthropic.fail(message([{"type": "text", "text": "Fine."}], usage=None))
+
+    response = await claude.complete(messages=[UserMessage(content="Pods?")])
+
+    assert response.text == "Fine."
+    assert (response.usage.prompt_tokens, response.usage.completion_tokens) == (0, 0)
+
+
+async def test_an_answer_with_no_text_and_no_calls_is_an_empty_answer(
+    claude: AnthropicProvider, fake_anthropic: FakeAnthropic
+) -> None:
+    fake_anthropic.fail(message([], stop_reason="end_turn"))
+
+    response = await claude.complete(messages=[UserMessage(content="Pods?")])
+
+    assert (response.text, response.tool_calls) == ("", ())
+    assert response.finish_reason is FinishReason.STOP
+
+
+async def test_an_unreadable_answer_is_a_bad_response_not_a_crash(
+    claude: AnthropicProvider, fake_anthropic: FakeAnthropic
+) -> None:
+    fake_anthropic.fail(Reply(200, {"type": "message"}))
+
+    with pytest.raises(BadResponse, match="anthropic: unreadable answer"):
+        await claude.complete(messages=[UserMessage(content="Pods?")])

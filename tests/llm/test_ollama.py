@@ -5,6 +5,7 @@ Most behaviour is checked on both paths: streamed (NDJSON, the default) and one 
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -413,3 +414,24 @@ def test_schemas_are_lowered_to_what_ollama_can_carry() -> None:
             "window": {"type": "object", "description": "(an object with fields start (string))"},
         },
     }
+
+
+async def test_credentials_in_the_url_authenticate_but_never_reach_a_message(
+    fake_ollama: FakeOllama,
+) -> None:
+    url = fake_ollama.url.replace("http://", "http://mc:s3cr%40t@")
+    provider = OllamaProvider(base_url=url, model="mistral", timeout=5)  # not pulled
+    try:
+        answer = await provider.complete(messages=[UserMessage(content="hi")], model="llama3.1")
+        with pytest.raises(ModelNotFound) as caught:
+            await provider.complete(messages=[UserMessage(content="hi")])
+        health = await provider.check()
+    finally:
+        await provider.aclose()
+
+    assert answer.text == "OK"
+    sent = fake_ollama.requests_to("POST", "/api/chat")[0].headers["authorization"]
+    assert sent == "Basic " + base64.b64encode(b"mc:s3cr@t").decode()
+    for text in (str(caught.value), health.message, repr(provider)):
+        assert "s3cr" not in text
+        assert f"http://127.0.0.1:{fake_ollama.port}" in text

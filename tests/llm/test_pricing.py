@@ -45,7 +45,15 @@ def test_versions_and_dates_of_a_model_share_its_price(provider: str, model: str
 
 
 @pytest.mark.parametrize(
-    "model", ["claude-opus-4-7", "claude-sonnet-5-5", "gemini-2.5-flash-image"]
+    "model",
+    [
+        "claude-opus-4-7",
+        "claude-sonnet-5-5",
+        "gemini-2.5-flash-image",
+        "gemini-2.5-flash-preview-tts",  # not a version of gemini-2.5-flash: other prices
+        "gemini-2.0-flash-exp-image-generation",
+        "gemini-2.5-flash-preview-native-audio-dialog",
+    ],
 )
 def test_an_unknown_paid_model_costs_nothing_but_is_flagged_unpriced(model: str) -> None:
     provider = "anthropic" if model.startswith("claude") else "gemini"
@@ -86,6 +94,8 @@ def test_a_prices_file_overrides_and_adds_entries(tmp_path: Path) -> None:
         ("gemini:\n  x: {input: -1, output: 1}\n", "gemini.x.input"),
         ("openai:\n  gpt: {input: 1, output: 1}\n", "openai"),
         ("gemini:\n  x: {input: 1}\n", "gemini.x.output"),
+        ("- gemini\n", "the top level: Input should be a valid dictionary"),
+        ("gemini:\n  x: {input: 1, output: 1}\n  x: {input: 2, output: 2}\n", "duplicate key 'x'"),
     ],
 )
 def test_a_bad_prices_file_is_a_config_error_naming_the_variable(

@@ -128,3 +128,83 @@ async def test_concurrent_runs_through_one_client_share_its_limit(
     assert [answer.text for answer in answers] == ["OK"] * 7
     assert len(fake_gemini.generations) == 7
     assert fake_time.now - started == pytest.approx(120.0)  # 3 at once, 3 a minute later, then 1
+
+
+class ManualSleep:
+    """A sleep that lasts until the test releases it, on a clock the test moves."""
+
+    def __init__(self, fake_time: FakeTime) -> None:
+        self.fake_time = fake_time
+        self.release = asyncio.Event()
+        self.sleeping: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.sleeping.append(seconds)
+        await self.release.wait()
+        self.fake_time.now += seconds
+
+
+async def test_a_caller_whose_deadline_comes_first_is_refused_without_queueing_behind_others(
+    fake_time: FakeTime,
+) -> None:
+    sleep = ManualSleep(fake_time)
+    gemini = RateLimiter(name="gemini", requests_per_minute=1, clock=fake_time, sleep=sleep)
+    await gemini.acquire()
+    patient = asyncio.create_task(gemini.acquire())  # no deadline: sleeps for its slot at t+60
+    await asyncio.sleep(0)
+    hurried = asyncio.create_task(gemini.acquire(deadline=fake_time.now + 90))
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+    assert hurried.done()  # refused at once: its slot (t+120) is after its deadline
+    with pytest.raises(RateLimited) as caught:
+        await hurried
+    assert caught.value.retry_after == pytest.approx(120.0)
+    sleep.release.set()
+    await patient
+
+
+async def test_a_cancelled_waiter_gives_its_slot_to_the_next(fake_time: FakeTime) -> None:
+    sleep = ManualSleep(fake_time)
+    gemini = RateLimiter(name="gemini", requests_per_minute=1, clock=fake_time, sleep=sleep)
+    await gemini.acquire()
+    cancelled = asyncio.create_task(gemini.acquire())
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+
+    assert gemini.wait_time() == pytest.approx(60.0)  # not 120: the slot at t+60 is free again
+
+
+async def test_a_provider_cannot_pause_every_run_for_longer_than_the_cap(
+    fake_time: FakeTime,
+) -> None:
+    gemini = RateLimiter(
+        name="gemini",
+        requests_per_minute=0,
+        max_pause=300.0,
+        clock=fake_time,
+        sleep=fake_time.sleep,
+    )
+
+    gemini.defer(86_400.0)  # a day: a bogus Retry-After date, or a proxy's
+    await gemini.acquire()
+
+    assert fake_time.sleeps == pytest.approx([300.0])
+
+
+async def test_a_pause_that_starts_while_a_caller_sleeps_holds_it_back_too(
+    fake_time: FakeTime,
+) -> None:
+    sleep = ManualSleep(fake_time)
+    gemini = RateLimiter(name="gemini", requests_per_minute=1, clock=fake_time, sleep=sleep)
+    await gemini.acquire()
+    waiter = asyncio.create_task(gemini.acquire())
+    await asyncio.sleep(0)
+
+    gemini.defer(100.0)  # another run got a 429 meanwhile
+    sleep.release.set()
+    await waiter
+
+    assert sleep.sleeping == pytest.approx([60.0, 40.0])

@@ -132,6 +132,28 @@ def test_backoff_is_capped_and_jittered_within_bounds() -> None:
     assert policy.backoff(attempt=1, rand=0.0) == pytest.approx(0.8)
     assert policy.backoff(attempt=1, rand=1.0) == pytest.approx(1.2)
     assert policy.backoff(attempt=10, rand=0.5) == pytest.approx(10.0)
+    assert policy.backoff(attempt=10, rand=0.999) <= 10.0  # jitter never lifts it past the cap
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"jitter": 1.5}, {"jitter": -0.1}, {"max_attempts": 0}, {"multiplier": 0.5}],
+)
+def test_a_policy_that_could_wait_a_negative_time_or_never_try_is_refused(
+    settings: dict[str, float],
+) -> None:
+    with pytest.raises(ValueError, match="must be"):
+        RetryPolicy(**settings)  # type: ignore[arg-type]
+
+
+async def test_a_retry_after_of_zero_still_backs_off(fake_time: FakeTime) -> None:
+    operation = Flaky(ProviderUnavailable("busy", retry_after=0.0))
+
+    await retry_call(
+        operation, policy=NO_JITTER, deadline=None, clock=fake_time, sleep=fake_time.sleep
+    )
+
+    assert fake_time.sleeps == pytest.approx([1.0])
 
 
 @pytest.mark.parametrize(
@@ -139,9 +161,13 @@ def test_backoff_is_capped_and_jittered_within_bounds() -> None:
     [
         ("7", 7.0),
         ("0.5", 0.5),
-        ("-3", 0.0),
+        ("-3", None),
         (None, None),
         ("soon", None),
+        ("inf", None),  # float() would take these; they are not delays
+        ("nan", None),
+        ("1e9", None),
+        ("1_0", None),
         ("Thu, 26 Nov 2026 08:00:30 GMT", 30.0),
     ],
 )

@@ -5,7 +5,10 @@ Contract: the run loop builds :class:`Providers` once (:func:`build_providers`),
 ``await client.complete(messages=..., tools=..., model=..., deadline=...)`` to get an
 :class:`LLMResponse` (text, tool calls, usage, finish reason, latency, raw payload). Failures
 are :class:`ProviderError` subclasses only: temporary ones were already retried within the
-deadline. :meth:`PriceTable.cost` turns usage into a :class:`Cost`.
+deadline. Malformed model output is data, never an exception: a tool call may name a tool
+that was not offered, or carry ``arguments_error`` (arguments that were not a JSON object),
+and the run loop answers either with a tool error. :meth:`PriceTable.cost` turns usage into
+a :class:`Cost`.
 
 Layers: ``messages`` (neutral types), ``errors``, ``pricing``, ``repair``, ``retry`` and
 ``ratelimit`` are pure or nearly; ``providers.*`` are the only modules that talk to a

@@ -54,6 +54,12 @@ class ToolCall(_Frozen):
     repaired: bool = Field(
         default=False, description="Recovered from JSON the model wrote as text (llm.repair)."
     )
+    arguments_error: str | None = Field(
+        default=None,
+        description="Why the model's arguments could not be read as a JSON object (invalid "
+        "JSON, or not an object); ``arguments`` is then empty. The run loop answers such a call "
+        "with a tool error instead of running it.",
+    )
     signature: str | None = Field(
         default=None,
         description="Opaque token the provider wants back with this call (Gemini thought "

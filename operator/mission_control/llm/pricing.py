@@ -11,7 +11,9 @@ or adds entries::
       claude-sonnet-4-5: {input: "3", output: "15"}
 
 A model matches an entry by its exact name or the name plus a version or date suffix
-(``claude-sonnet-4-5-20250929``, ``gemini-2.0-flash-001``, ``gemini-3-pro-preview``).
+(``claude-sonnet-4-5-20250929``, ``gemini-2.0-flash-001``, ``gemini-3-pro-preview``,
+``gemini-2.5-flash-preview-09-2025``) — nothing looser: ``gemini-2.5-flash-preview-tts`` or
+``gemini-2.0-flash-exp-image-generation`` are other models with other prices, not versions.
 Ollama models run locally and cost 0 unless the file prices them. A paid model missing from
 the table costs 0 and is flagged ``priced=False`` so the gap is visible rather than silent.
 Pure apart from :func:`load_price_table` reading the file.
@@ -24,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -34,7 +37,8 @@ from mission_control.llm.messages import Usage
 __all__ = ["BUILTIN_PRICES", "Cost", "Price", "PriceTable", "load_price_table"]
 
 PER_TOKENS = Decimal(1_000_000)
-_SUFFIX = re.compile(r"(\d{3}|\d{8}|latest|preview(-.+)?|exp(-.+)?)")
+#: Version suffixes: -001, -20250929, -latest, -preview, -exp, -preview-09-2025, -exp-02-05.
+_SUFFIX = re.compile(r"\d{3}|\d{8}|latest|(?:preview|exp)(?:-\d{2}-\d{2}|-\d{2}-\d{4}|-\d{4})?")
 FREE_PROVIDERS = frozenset({"ollama"})
 
 
@@ -127,13 +131,28 @@ class _PriceFile(BaseModel):
     anthropic: dict[str, Price] = Field(default_factory=dict)
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses a key given twice (YAML would silently keep the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def load_price_table(path: Path | None) -> PriceTable:
     """The built-in prices overlaid with the YAML file at ``path`` (``MC_PRICES_FILE``)."""
     merged = {provider: dict(models) for provider, models in BUILTIN_PRICES.items()}
     if path is None:
         return PriceTable(merged)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader) or {}
         overrides = _PriceFile.model_validate(data)
     except OSError as exc:
         raise ConfigError(f"MC_PRICES_FILE: cannot read {path}: {exc.strerror}") from None
@@ -141,7 +160,7 @@ def load_price_table(path: Path | None) -> PriceTable:
         raise ConfigError(f"MC_PRICES_FILE: {path} is not valid YAML: {exc}") from None
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
+        where = ".".join(str(part) for part in first["loc"]) or "the top level"
         raise ConfigError(f"MC_PRICES_FILE: {path}: {where}: {first['msg']}") from None
     for provider in _PriceFile.model_fields:
         merged.setdefault(provider, {}).update(getattr(overrides, provider))

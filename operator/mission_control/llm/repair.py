@@ -3,8 +3,11 @@
 Small local models often answer ``{"name": "list_k8s_pods", "arguments": {...}}`` as text,
 sometimes inside a Markdown code fence or ``<tool_call>`` tags. :func:`repair_tool_calls`
 turns such text into tool calls marked ``repaired=True`` — but only when it is unambiguous:
-every tool-call-shaped JSON value in the text names an offered tool and has an arguments
-object. Anything else leaves the response untouched (it is then a plain answer). Pure.
+the answer consists of nothing but tool-call-shaped JSON (and such wrappers), and every call
+names an offered tool. Prose around the JSON means the model is explaining or quoting, not
+calling: the response is left untouched (it is then a plain answer), as it is for a tool that
+was not offered. A call of an offered tool whose arguments are not a JSON object keeps its
+name and gets ``arguments_error``, so the run loop can tell the model what to fix. Pure.
 """
 
 from __future__ import annotations
@@ -25,7 +28,11 @@ from mission_control.llm.messages import (
 __all__ = ["repair_tool_calls"]
 
 _ARGUMENT_KEYS = ("arguments", "parameters", "args", "input")
-_WRAPPERS = re.compile(r"```[a-zA-Z]*\s*```|<tool_call>\s*</tool_call>", re.DOTALL)
+_WRAPPERS = re.compile(
+    r"```[a-zA-Z]*\s*```|<tool_call>\s*</tool_call>|<\|python_tag\|>|<\|eom_id\|>", re.DOTALL
+)
+#: What :func:`_as_call` returns for a tool call: the name, and the arguments or why not.
+_Shape = tuple[str, dict[str, Any] | str]
 
 
 def repair_tool_calls(response: LLMResponse, *, tools: Sequence[ToolDefinition]) -> LLMResponse:
@@ -37,24 +44,25 @@ def repair_tool_calls(response: LLMResponse, *, tools: Sequence[ToolDefinition])
     spans: list[tuple[int, int]] = []
     for start, end, value in _json_values(response.text):
         shaped = [_as_call(item) for item in (value if isinstance(value, list) else [value])]
-        if not any(shape is not None for shape in shaped):
-            continue  # JSON that is not a tool call (data the model quotes): leave it alone
-        for shape in shaped:
-            if shape is None or shape[0] not in known or shape[1] is None:
-                return response  # half a tool call, or an unknown tool: ambiguous
-            calls.append(
-                ToolCall(id=new_tool_call_id(), name=shape[0], arguments=shape[1], repaired=True)
-            )
+        if not all(shape is not None and shape[0] in known for shape in shaped):
+            return response  # data, half a tool call, or a tool not offered: not a call
+        calls.extend(_tool_call(shape) for shape in shaped if shape is not None)
         spans.append((start, end))
-    if not calls:
-        return response
     text = response.text
     for start, end in reversed(spans):
         text = text[:start] + text[end:]
-    text = _WRAPPERS.sub("", text).strip()
+    if not calls or _WRAPPERS.sub("", text).strip():
+        return response  # prose around the JSON: an explanation or a quote, not a call
     return response.model_copy(
-        update={"text": text, "tool_calls": tuple(calls), "finish_reason": FinishReason.TOOL_CALLS}
+        update={"text": "", "tool_calls": tuple(calls), "finish_reason": FinishReason.TOOL_CALLS}
     )
+
+
+def _tool_call(shape: _Shape) -> ToolCall:
+    name, arguments = shape
+    if isinstance(arguments, str):
+        return ToolCall(id=new_tool_call_id(), name=name, arguments_error=arguments, repaired=True)
+    return ToolCall(id=new_tool_call_id(), name=name, arguments=arguments, repaired=True)
 
 
 def _json_values(text: str) -> Iterator[tuple[int, int, Any]]:
@@ -75,8 +83,8 @@ def _json_values(text: str) -> Iterator[tuple[int, int, Any]]:
             index += 1
 
 
-def _as_call(value: Any) -> tuple[str, dict[str, Any] | None] | None:
-    """(name, arguments or None if unreadable) when ``value`` is shaped like a tool call."""
+def _as_call(value: Any) -> _Shape | None:
+    """(name, arguments or why they are unreadable) when ``value`` is shaped like a tool call."""
     if not isinstance(value, Mapping):
         return None
     if isinstance(value.get("function"), Mapping):  # {"type": "function", "function": {...}}
@@ -89,6 +97,20 @@ def _as_call(value: Any) -> tuple[str, dict[str, Any] | None] | None:
     if isinstance(arguments, str):  # some models encode the arguments object as a string
         try:
             arguments = json.loads(arguments)
-        except json.JSONDecodeError:
-            return name, None
-    return name, (dict(arguments) if isinstance(arguments, Mapping) else None)
+        except json.JSONDecodeError as exc:
+            return name, f"the arguments are not valid JSON ({exc.msg} at position {exc.pos})"
+    if not isinstance(arguments, Mapping):
+        return name, f"the arguments must be a JSON object, not {_json_kind(arguments)}"
+    return name, dict(arguments)
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array"

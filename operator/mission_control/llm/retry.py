@@ -13,6 +13,7 @@ import asyncio
 import email.utils
 import logging
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+#: delay-seconds of RFC 9110 (digits; a fraction tolerated). Not float(): "inf", "nan",
+#: "1e9" and "1_0" are not delays, and "inf" would hold every run back for ever.
+_DELAY_SECONDS = re.compile(r"\d{1,9}(?:\.\d+)?")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,13 +45,22 @@ class RetryPolicy:
     multiplier: float = 2.0
     #: Upper bound of one computed backoff, in seconds (a provider's retry_after is not capped).
     max_delay: float = 60.0
-    #: Each computed backoff is scaled by a random factor in [1 - jitter, 1 + jitter].
+    #: Each computed backoff is scaled by a random factor in [1 - jitter, 1 + jitter]
+    #: (then capped at ``max_delay``).
     jitter: float = 0.2
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be >= 1")
+        if not 0.0 <= self.jitter <= 1.0:
+            raise ValueError("jitter must be between 0 and 1")  # else delays could be < 0
+        if self.base_delay < 0 or self.max_delay < 0 or self.multiplier < 1:
+            raise ValueError("delays must be >= 0 and the multiplier >= 1")
 
     def backoff(self, *, attempt: int, rand: float) -> float:
         """The wait after failed attempt number ``attempt`` (1-based); ``rand`` is in [0, 1)."""
         delay = min(self.max_delay, self.base_delay * self.multiplier ** (attempt - 1))
-        return delay * (1.0 - self.jitter + 2.0 * self.jitter * rand)
+        return min(self.max_delay, delay * (1.0 - self.jitter + 2.0 * self.jitter * rand))
 
 
 async def retry_call(
@@ -71,7 +84,7 @@ async def retry_call(
             return await operation()
         except TemporaryError as exc:
             delay = exc.retry_after
-            if delay is None:
+            if not delay or delay < 0:  # "retry now" would hammer a struggling provider
                 delay = policy.backoff(attempt=attempt, rand=rand())
             out_of_time = deadline is not None and clock() + delay >= deadline
             if attempt >= policy.max_attempts or out_of_time:
@@ -87,14 +100,13 @@ async def retry_call(
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds from a ``Retry-After`` header: delta-seconds or an HTTP date; None if absent."""
+    """Seconds from a ``Retry-After`` header: delta-seconds or an HTTP date; None if absent
+    or not one of those."""
     if not value:
         return None
     value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
+    if _DELAY_SECONDS.fullmatch(value):
+        return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -14,7 +14,7 @@ from typing import Any
 
 import anthropic
 from anthropic.types import Message as AnthropicMessage
-from anthropic.types import MessageParam, ToolParam
+from anthropic.types import MessageParam, ToolParam, ToolUseBlock
 
 from mission_control.llm.errors import (
     AuthenticationFailed,
@@ -108,7 +108,10 @@ class AnthropicProvider:
             deadline=deadline,
             translate=functools.partial(_translate, model=model),
         )
-        return _response(reply, latency=latency)
+        try:
+            return _response(reply, latency=latency)
+        except (ValueError, TypeError, AttributeError) as exc:  # the library does not validate
+            raise BadResponse(f"anthropic: unreadable answer: {exc}") from exc
 
     async def check(self) -> ProviderHealth:
         async def probe() -> str | None:
@@ -205,24 +208,38 @@ def to_anthropic_request(messages: Sequence[Message]) -> tuple[str, list[Message
 def _response(reply: AnthropicMessage, *, latency: float) -> LLMResponse:
     texts: list[str] = []
     calls: list[ToolCall] = []
-    for block in reply.content:
+    for block in reply.content or ():
         if block.type == "text":
             texts.append(block.text)
         elif block.type == "tool_use":
-            calls.append(ToolCall(id=block.id, name=block.name, arguments=dict(block.input)))
-    usage = reply.usage
+            calls.append(_tool_call(block))
+    usage = reply.usage  # the library does not validate answers: it may be missing
     prompt = (
-        usage.input_tokens
+        (usage.input_tokens or 0)
         + (usage.cache_creation_input_tokens or 0)
         + (usage.cache_read_input_tokens or 0)
+        if usage is not None
+        else 0
     )
     return LLMResponse(
         provider="anthropic",
         model=reply.model,
         text="".join(texts),
         tool_calls=tuple(calls),
-        usage=Usage(prompt_tokens=prompt, completion_tokens=usage.output_tokens),
+        usage=Usage(
+            prompt_tokens=prompt,
+            completion_tokens=(usage.output_tokens or 0) if usage is not None else 0,
+        ),
         finish_reason=_FINISH.get(reply.stop_reason or "end_turn", FinishReason.OTHER),
         latency_seconds=latency,
-        raw=reply.model_dump(mode="json", exclude_none=True),
+        # as received, even where it breaks the schema (the library does not validate)
+        raw=reply.model_dump(mode="json", exclude_none=True, warnings=False),
     )
+
+
+def _tool_call(block: ToolUseBlock) -> ToolCall:
+    arguments: object = block.input
+    if isinstance(arguments, dict):
+        return ToolCall(id=block.id, name=block.name, arguments=arguments)
+    problem = f"the arguments must be a JSON object, not {type(arguments).__name__}"
+    return ToolCall(id=block.id, name=block.name, arguments_error=problem)

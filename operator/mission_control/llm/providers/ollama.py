@@ -27,6 +27,7 @@ import asyncio
 import functools
 import hashlib
 import json
+import urllib.parse
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from typing import Any
 
@@ -89,12 +90,17 @@ class OllamaProvider:
         num_ctx: int | None = None,
         stall_seconds: float | None = 120.0,
     ) -> None:
-        self._base_url = base_url.rstrip("/")
+        # Credentials in the URL (a proxy's basic auth) go to a header: the library would drop
+        # them, and the URL is quoted in error messages, which the journal keeps.
+        self._base_url, auth = _split_credentials(base_url.rstrip("/"))
         self._model = model
         self._timeout = timeout
         self._stall_seconds = stall_seconds
         self._options: dict[str, Any] = {} if num_ctx is None else {"num_ctx": num_ctx}
-        self._client = ollama.AsyncClient(host=self._base_url, timeout=timeout)
+        self._client = ollama.AsyncClient(host=self._base_url, timeout=timeout, auth=auth)
+
+    def __repr__(self) -> str:
+        return f"OllamaProvider(base_url={self._base_url!r}, model={self._model!r})"
 
     @property
     def name(self) -> Provider:
@@ -193,6 +199,18 @@ class OllamaProvider:
         if isinstance(exc, (pydantic.ValidationError, json.JSONDecodeError)):
             return BadResponse(f"ollama: unreadable answer from {self._base_url}: {exc}")
         return None
+
+
+def _split_credentials(url: str) -> tuple[str, httpx.BasicAuth | None]:
+    """``url`` without its ``user:password@`` part, and that part as basic auth."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, None
+    host = parts.netloc.rpartition("@")[2]
+    auth = httpx.BasicAuth(
+        urllib.parse.unquote(parts.username or ""), urllib.parse.unquote(parts.password or "")
+    )
+    return urllib.parse.urlunsplit(parts._replace(netloc=host)), auth
 
 
 async def assemble_stream(
