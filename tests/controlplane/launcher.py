@@ -22,7 +22,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,14 +75,12 @@ class Cluster:
         input: str | None = None,
         check: bool = True,
         user: str | None = None,
-        groups: Sequence[str] = (),
         timeout: float = 60.0,
     ) -> subprocess.CompletedProcess[str]:
-        """Run kubectl against this cluster; ``user``/``groups`` impersonate (``--as``)."""
+        """Run kubectl against this cluster; ``user`` is impersonated (``--as``)."""
         command = [self.kubectl_path, f"--kubeconfig={self.kubeconfig}", *args]
         if user is not None:
             command.append(f"--as={user}")
-        command += [f"--as-group={group}" for group in groups]
         result = subprocess.run(
             command, input=input, capture_output=True, text=True, timeout=timeout, check=False
         )

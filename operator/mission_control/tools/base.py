@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -126,7 +126,6 @@ class Tool(Generic[ArgsT]):
     preview: Callable[[ArgsT, ToolContext], Awaitable[str]] | None = None
     #: For Kubernetes tools: the namespace a call touches, so the policy can check it.
     target_namespace: Callable[[ArgsT], str | None] | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.risk.mutates and self.preview is None:
