@@ -32,7 +32,7 @@ pytestmark = pytest.mark.controlplane
 async def connector(controlplane: Cluster) -> AsyncIterator[KubernetesConnector]:
     connector = KubernetesConnector.from_kubeconfig(controlplane.kubeconfig)
     yield connector
-    connector.close()
+    await connector.aclose()
 
 
 def apply(cluster: Cluster, namespace: str, *objects: dict[str, object]) -> None:
@@ -86,7 +86,7 @@ async def test_check_reports_an_unreachable_server_by_host(
         with pytest.raises(ConnectorUnavailable, match=rf"127\.0\.0\.1:{port} is unreachable"):
             await connector.check()
     finally:
-        connector.close()
+        await connector.aclose()
 
 
 async def test_a_refused_token_is_an_auth_error_that_does_not_repeat_it(
@@ -101,7 +101,7 @@ async def test_a_refused_token_is_an_auth_error_that_does_not_repeat_it(
         with pytest.raises(ConnectorAuthError, match="refused the operator's credentials") as err:
             await connector.check()
     finally:
-        connector.close()
+        await connector.aclose()
     assert token not in str(err.value)
 
 
@@ -167,7 +167,7 @@ async def test_the_operator_lacking_impersonation_rights_is_told_so(
                 k8s_namespace, impersonate=f"system:serviceaccount:{k8s_namespace}:agent"
             )
     finally:
-        connector.close()
+        await connector.aclose()
     assert token not in str(err.value)
 
 

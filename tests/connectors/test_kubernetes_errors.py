@@ -18,7 +18,7 @@ from mission_control.connectors.errors import (
     ConnectorUnavailable,
 )
 from mission_control.connectors.kubernetes import KubernetesConnector
-from mission_control.connectors.kubernetes_errors import Operation, describe_identity
+from mission_control.connectors.kubernetes.errors import Operation, describe_identity
 from mission_control.settings import KubernetesSettings
 from tests.fakes.server import FakeServer, Reply
 
@@ -48,7 +48,7 @@ async def connector(api_server: FakeServer) -> AsyncIterator[KubernetesConnector
     configuration = k8s.Configuration(host=api_server.url)
     connector = KubernetesConnector(configuration, timeout=0.5)
     yield connector
-    connector.close()
+    await connector.aclose()
 
 
 async def test_a_slow_api_server_times_out_with_the_bound_in_the_message(

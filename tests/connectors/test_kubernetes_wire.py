@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from mission_control.connectors.kubernetes_wire import (
+from mission_control.connectors.kubernetes.wire import (
     continue_token,
     parse_events,
     parse_nodes,

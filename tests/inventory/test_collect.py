@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,7 +113,7 @@ async def test_get_inventory_filters_by_kind_source_name_and_tag(
     inventory = Inventory.from_connectors(
         Connectors(proxmox=proxmox, argocd=argocd), metadata_file=metadata_file, refresh_seconds=60
     )
-    ctx = ToolContext(connectors=Connectors(proxmox=proxmox, argocd=argocd, inventory=inventory))
+    ctx = ToolContext(connectors=Connectors(proxmox=proxmox, argocd=argocd), inventory=inventory)
     tool = default_registry().get("get_inventory")
     hosts = await invoke(tool, {"kind": "host"}, ctx)
     assert [row["id"] for row in hosts.raw] == ["proxmox:node:pve", "proxmox:node:pve2"]
@@ -129,12 +129,12 @@ async def test_get_inventory_filters_by_kind_source_name_and_tag(
 
 
 @pytest.fixture
-def kubernetes(controlplane: Cluster) -> Iterator[KubernetesConnector]:
+async def kubernetes(controlplane: Cluster) -> AsyncIterator[KubernetesConnector]:
     connector = KubernetesConnector.from_settings(
         KubernetesSettings(kubeconfig=controlplane.kubeconfig)
     )
     yield connector
-    connector.close()
+    await connector.aclose()
 
 
 @pytest.fixture

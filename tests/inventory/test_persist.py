@@ -8,8 +8,8 @@ import pytest
 
 from mission_control.inventory.merge import merge
 from mission_control.inventory.metadata import InventoryMetadata
-from mission_control.inventory_records import snapshot_for_store
 from mission_control.store import Store
+from mission_control.wiring.inventory_records import snapshot_for_store
 from tests.inventory.test_merge import NODE, NOW, WEB, states
 
 pytestmark = pytest.mark.postgres

@@ -34,7 +34,7 @@ TOOLS: dict[str, Tool[Any]] = {tool.name: tool for tool in KUBERNETES_TOOLS}
 async def context(controlplane: Cluster) -> AsyncIterator[ToolContext]:
     connector = KubernetesConnector.from_kubeconfig(controlplane.kubeconfig)
     yield ToolContext(connectors=Connectors(kubernetes=connector))
-    connector.close()
+    await connector.aclose()
 
 
 async def call(tool_name: str, ctx: ToolContext, /, **arguments: Any) -> ToolOutput:

@@ -7,6 +7,7 @@ health endpoint. Credentials never appear in errors or logs.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -16,11 +17,10 @@ if TYPE_CHECKING:
     from mission_control.connectors.kubernetes import KubernetesConnector
     from mission_control.connectors.prometheus import PrometheusConnector
     from mission_control.connectors.proxmox import ProxmoxConnector
-    from mission_control.inventory import Inventory
 
 __all__ = ["MISSING_SETTINGS", "ConnectorName", "Connectors"]
 
-ConnectorName = Literal["kubernetes", "proxmox", "argocd", "prometheus", "inventory"]
+ConnectorName = Literal["kubernetes", "proxmox", "argocd", "prometheus"]
 
 #: What to set to enable each connector, for "tool unavailable" messages.
 MISSING_SETTINGS: Mapping[ConnectorName, str] = {
@@ -28,7 +28,6 @@ MISSING_SETTINGS: Mapping[ConnectorName, str] = {
     "proxmox": "set PROXMOX_HOST and PROXMOX_API_TOKEN",
     "argocd": "set ARGOCD_URL and ARGOCD_TOKEN",
     "prometheus": "set PROMETHEUS_URL",
-    "inventory": "configure at least one inventory source (KUBECONFIG, PROXMOX_HOST, ARGOCD_URL)",
 }
 
 
@@ -40,5 +39,11 @@ class Connectors:
     proxmox: ProxmoxConnector | None = None
     argocd: ArgoCDConnector | None = None
     prometheus: PrometheusConnector | None = None
-    #: The merged inventory over the connectors above; None when no source is configured.
-    inventory: Inventory | None = None
+
+    async def aclose(self) -> None:
+        """Close every configured connector; each is closed even when another fails."""
+        present = [c for c in (self.kubernetes, self.proxmox, self.argocd, self.prometheus) if c]
+        results = await asyncio.gather(*(c.aclose() for c in present), return_exceptions=True)
+        errors = [result for result in results if isinstance(result, BaseException)]
+        if errors:
+            raise errors[0]

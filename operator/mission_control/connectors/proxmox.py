@@ -154,6 +154,14 @@ class ProxmoxConnector:
     def __repr__(self) -> str:
         return f"ProxmoxConnector(host={self.host!r})"
 
+    async def aclose(self) -> None:
+        """Release the pooled HTTPS connections."""
+        # proxmoxer keeps its requests session in the resource's store and offers no close().
+        store = getattr(self._api, "_store", None)
+        session = store.get("session") if isinstance(store, dict) else None
+        if session is not None:
+            await asyncio.to_thread(session.close)
+
     # -- reads -------------------------------------------------------------------------------
 
     async def check(self) -> None:

@@ -14,16 +14,13 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from mission_control.connectors import Connectors
 from mission_control.errors import ConfigError, MissionControlError
 from mission_control.inventory.merge import merge
 from mission_control.inventory.metadata import InventoryMetadata, load_metadata
 from mission_control.inventory.model import InventorySnapshot, SourceState
 from mission_control.inventory.sources import Collected, InventorySource, sources_of
-
-if TYPE_CHECKING:
-    from mission_control.connectors import Connectors
 
 __all__ = ["Inventory"]
 

@@ -33,7 +33,7 @@ from mission_control.store.errors import (
     StoreRejected,
 )
 from mission_control.store.journal import EVENTS_CHANNEL
-from mission_control.store.migrate import apply_migrations, required_version
+from mission_control.store.migrate import apply_migrations
 from mission_control.store.records import (
     AuditEntry,
     Conversation,
@@ -55,6 +55,7 @@ from mission_control.store.records import (
     UsageTotal,
     VerifyResult,
 )
+from mission_control.store.schema import required_version
 
 __all__ = [
     "EVENTS_CHANNEL",

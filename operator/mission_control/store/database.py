@@ -5,21 +5,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 import psycopg
 from psycopg.abc import Params
 from psycopg.abc import QueryNoTemplate as Query
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow, class_row
 from psycopg_pool import AsyncConnectionPool
 
-from mission_control.store.errors import (
-    JournalUnavailable,
-    StoreError,
-    check_database_url,
-    translate_errors,
-)
+from mission_control.errors import ConfigError
+from mission_control.store.errors import JournalUnavailable, StoreError
+from mission_control.store.translate import first_line, translate_errors
 
-__all__ = ["Connection", "Database"]
+__all__ = ["Connection", "Database", "check_database_url"]
 
 T = TypeVar("T")
 Connection = psycopg.AsyncConnection[TupleRow]
@@ -140,3 +139,40 @@ async def _explain_connect_failure(*, url: str, seconds: int) -> None:
     with translate_errors("connect to PostgreSQL"):
         conn = await psycopg.AsyncConnection.connect(url, connect_timeout=seconds)
         await conn.close()
+
+
+def check_database_url(url: str) -> None:
+    """Raise ``ConfigError`` naming ``DATABASE_URL`` unless libpq can parse ``url``.
+
+    libpq quotes the offending part of the URL in its message, so the password is masked there
+    and the original exception is not chained.
+    """
+    try:
+        conninfo_to_dict(url)
+    except psycopg.Error as exc:
+        reason = _mask_password(first_line(exc), url=url)
+        # ``from None``: the original message, which may quote the password, must not reach a
+        # traceback either.
+        raise ConfigError(
+            f"DATABASE_URL: is not a valid PostgreSQL URL ({reason}); "
+            "expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE with special characters "
+            "percent-encoded"
+        ) from None
+
+
+def _mask_password(text: str, *, url: str) -> str:
+    secrets = {url}
+    # Parsed by hand: the URL is malformed, so a URL parser may refuse it.
+    _, found, rest = url.partition("://")
+    if found and "@" in rest:
+        userinfo = rest.rpartition("@")[0]
+        password = userinfo.partition(":")[2]
+        if password:
+            secrets |= {password, unquote(password)}
+    for word in url.split():
+        key, equals, value = word.partition("=")
+        if equals and key.strip().lower() == "password" and value:
+            secrets |= {value, value.strip("'")}
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text

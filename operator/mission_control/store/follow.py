@@ -17,9 +17,10 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import TupleRow
 
-from mission_control.store.errors import check_database_url, translate_errors
+from mission_control.store.database import check_database_url
 from mission_control.store.journal import EVENTS_CHANNEL, Journal
 from mission_control.store.records import EventNotice, JournalEvent
+from mission_control.store.translate import translate_errors
 
 __all__ = ["follow_run", "parse_notice"]
 

@@ -1,6 +1,6 @@
-"""Versioned schema migrations: discovery, application and the start-up schema check.
+"""Versioned schema migrations: application and the start-up schema check.
 
-Migrations are the ``NNNN_name.sql`` files shipped in ``store/migrations``. Each one is applied
+The migrations are the files :mod:`.schema` finds in ``store/migrations``. Each one is applied
 in its own transaction together with its row in ``schema_migrations`` (version, name, checksum,
 time), so a failed migration leaves no trace. A session-level advisory lock serialises
 concurrent ``migrate`` runs: the second waits, then finds nothing left to do.
@@ -8,33 +8,18 @@ concurrent ``migrate`` runs: the second waits, then finds nothing left to do.
 
 from __future__ import annotations
 
-import hashlib
-import re
-from dataclasses import dataclass
-from functools import cache
-from importlib import resources
-
 import psycopg
 from psycopg.rows import TupleRow
 
-from mission_control.store.errors import (
-    MigrationError,
-    SchemaTooOld,
-    check_database_url,
-    translate_errors,
-)
+from mission_control.store.database import check_database_url
+from mission_control.store.errors import MigrationError, SchemaTooOld
+from mission_control.store.schema import Migration, required_version, shipped_migrations
+from mission_control.store.translate import translate_errors
 
-__all__ = [
-    "Migration",
-    "apply_migrations",
-    "check_schema",
-    "required_version",
-    "shipped_migrations",
-]
+__all__ = ["apply_migrations", "check_schema"]
 
 # Arbitrary constant shared by every migrating process ("mcmigrat" in ASCII).
 _MIGRATION_LOCK_KEY = 0x6D636D6967726174
-_FILE_NAME = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.sql$")
 
 _CREATE_BOOKKEEPING = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -44,46 +29,6 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
     applied_at timestamptz NOT NULL DEFAULT now()
 )
 """
-
-
-@dataclass(frozen=True, kw_only=True)
-class Migration:
-    """One shipped migration file."""
-
-    version: int
-    name: str
-    sql: str
-
-    @property
-    def checksum(self) -> str:
-        return hashlib.sha256(self.sql.encode()).hexdigest()
-
-
-@cache
-def shipped_migrations() -> tuple[Migration, ...]:
-    """The migrations shipped with this version, in version order."""
-    found: list[Migration] = []
-    for entry in (resources.files("mission_control.store") / "migrations").iterdir():
-        match = _FILE_NAME.match(entry.name)
-        if match is None:
-            continue
-        found.append(
-            Migration(
-                version=int(match["version"]),
-                name=match["name"],
-                sql=entry.read_text(encoding="utf-8"),
-            )
-        )
-    found.sort(key=lambda migration: migration.version)
-    versions = [migration.version for migration in found]
-    if versions != list(range(1, len(found) + 1)):
-        raise MigrationError(f"shipped migrations must be numbered 1..N, found {versions}")
-    return tuple(found)
-
-
-def required_version() -> int:
-    """The schema version this code needs: the newest shipped migration."""
-    return shipped_migrations()[-1].version
 
 
 async def apply_migrations(database_url: str) -> list[Migration]:

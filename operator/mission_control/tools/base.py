@@ -12,26 +12,46 @@ import enum
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from mission_control.connectors import ConnectorName
+from mission_control.connectors import MISSING_SETTINGS, ConnectorName
 from mission_control.errors import PermanentError
 
 if TYPE_CHECKING:
     from mission_control.connectors import Connectors
+    from mission_control.inventory import Inventory
 
 __all__ = [
+    "MISSING_BACKEND_SETTINGS",
     "ConnectorName",
     "InvalidToolArguments",
     "RiskLevel",
     "Tool",
+    "ToolBackend",
     "ToolContext",
     "ToolOutcomeUnknown",
     "ToolOutput",
     "truncate_text",
 ]
+
+#: What a tool needs to run: one of the connectors, or the merged inventory over them.
+ToolBackend = ConnectorName | Literal["inventory"]
+
+
+def _missing_backend_settings() -> dict[ToolBackend, str]:
+    missing: dict[ToolBackend, str] = {
+        "inventory": "configure at least one inventory source "
+        "(KUBECONFIG, PROXMOX_HOST, ARGOCD_URL)"
+    }
+    for name, text in MISSING_SETTINGS.items():
+        missing[name] = text
+    return missing
+
+
+#: What to set to enable each backend, for "tool unavailable" messages.
+MISSING_BACKEND_SETTINGS: Mapping[ToolBackend, str] = _missing_backend_settings()
 
 
 #: Default bound of the text handed to the model (DESIGN 3: 16 KiB).
@@ -71,9 +91,11 @@ class ToolOutcomeUnknown(PermanentError):
 
 @dataclass(frozen=True, kw_only=True)
 class ToolContext:
-    """What a tool call may use: the configured connectors and the caller's identity."""
+    """What a tool call may use: the configured connectors, the inventory, the caller's identity."""
 
     connectors: Connectors
+    #: The merged inventory over the connectors; None when no source is configured.
+    inventory: Inventory | None = None
     #: Kubernetes user to impersonate (``system:serviceaccount:NS:NAME``), or None.
     impersonate: str | None = None
 
@@ -119,7 +141,8 @@ class Tool(Generic[ArgsT]):
     description: str
     arguments: type[ArgsT]
     risk: RiskLevel
-    connector: ConnectorName
+    #: The backend the tool needs (named ``connector`` like the column of the tool catalogue).
+    connector: ToolBackend
     run: Callable[[ArgsT, ToolContext], Awaitable[ToolOutput]]
     timeout_seconds: float = 30.0
     #: For mutating tools: says what the call would do, without doing it (dry runs).

@@ -6,10 +6,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mission_control.connectors import MISSING_SETTINGS
 from mission_control.connectors.errors import ConnectorNotConfigured
 from mission_control.inventory import InventoryItem, InventorySnapshot, ItemKind, SourceName
-from mission_control.tools.base import RiskLevel, Tool, ToolContext, ToolOutput
+from mission_control.tools.base import (
+    MISSING_BACKEND_SETTINGS,
+    RiskLevel,
+    Tool,
+    ToolContext,
+    ToolOutput,
+)
 from mission_control.tools.formatting import table
 
 __all__ = ["INVENTORY_TOOLS"]
@@ -82,10 +87,10 @@ def _render(snapshot: InventorySnapshot, items: list[InventoryItem]) -> str:
 
 
 async def _get_inventory(args: InventoryArgs, ctx: ToolContext) -> ToolOutput:
-    inventory = ctx.connectors.inventory
+    inventory = ctx.inventory
     if inventory is None:
         raise ConnectorNotConfigured(
-            f"the inventory has no source: {MISSING_SETTINGS['inventory']}"
+            f"the inventory has no source: {MISSING_BACKEND_SETTINGS['inventory']}"
         )
     snapshot = await inventory.current()
     items = [item for item in snapshot.items if _matches(item, args)]

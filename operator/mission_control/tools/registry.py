@@ -11,17 +11,26 @@ import asyncio
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mission_control.connectors import MISSING_SETTINGS, Connectors
+from mission_control.connectors import Connectors
 from mission_control.connectors.errors import ConnectorUnavailable
 from mission_control.errors import PermanentError
 from mission_control.tools.argocd import ARGOCD_TOOLS
-from mission_control.tools.base import Tool, ToolContext, ToolOutcomeUnknown, ToolOutput
+from mission_control.tools.base import (
+    MISSING_BACKEND_SETTINGS,
+    Tool,
+    ToolContext,
+    ToolOutcomeUnknown,
+    ToolOutput,
+)
 from mission_control.tools.inventory import INVENTORY_TOOLS
 from mission_control.tools.kubernetes import KUBERNETES_TOOLS
 from mission_control.tools.prometheus import PROMETHEUS_TOOLS
 from mission_control.tools.proxmox import PROXMOX_TOOLS
+
+if TYPE_CHECKING:
+    from mission_control.inventory import Inventory
 
 __all__ = [
     "ALL_TOOLS",
@@ -87,30 +96,40 @@ class ToolRegistry:
         except KeyError:
             raise UnknownTool(name, self._tools) from None
 
-    def availability(self, connectors: Connectors) -> Mapping[str, ToolAvailability]:
-        """Every tool with whether its connector is configured."""
+    def availability(
+        self, connectors: Connectors, *, inventory: Inventory | None = None
+    ) -> Mapping[str, ToolAvailability]:
+        """Every tool with whether its connector (or the inventory) is configured."""
         result = {}
         for tool in self._tools.values():
-            configured = getattr(connectors, tool.connector) is not None
+            if tool.connector == "inventory":
+                configured = inventory is not None
+            else:
+                configured = getattr(connectors, tool.connector) is not None
             result[tool.name] = ToolAvailability(
                 name=tool.name,
                 available=configured,
                 reason=None
                 if configured
-                else f"{tool.name} needs {tool.connector}: {MISSING_SETTINGS[tool.connector]}",
+                else f"{tool.name} needs {tool.connector}: "
+                f"{MISSING_BACKEND_SETTINGS[tool.connector]}",
             )
         return result
 
-    def available(self, connectors: Connectors) -> list[Tool[Any]]:
+    def available(
+        self, connectors: Connectors, *, inventory: Inventory | None = None
+    ) -> list[Tool[Any]]:
         """The tools that can be offered to the model."""
-        ready = self.availability(connectors)
+        ready = self.availability(connectors, inventory=inventory)
         return [tool for tool in self._tools.values() if ready[tool.name].available]
 
-    def unavailable(self, connectors: Connectors) -> dict[str, str]:
+    def unavailable(
+        self, connectors: Connectors, *, inventory: Inventory | None = None
+    ) -> dict[str, str]:
         """Tool name -> the reason it cannot run (naming the missing setting)."""
         return {
             name: state.reason or ""
-            for name, state in self.availability(connectors).items()
+            for name, state in self.availability(connectors, inventory=inventory).items()
             if not state.available
         }
 

@@ -1,4 +1,7 @@
-"""The composition root: the configured connectors and the inventory, from the settings.
+"""The composition root: builds connectors, the inventory and the tool context from settings.
+
+Contract: the only package that knows every concrete class; everything below it receives what
+it needs already built. Nothing imports this package except the entry points (``cli``).
 
 A connector exists only when its settings are present; half a configuration (a host without
 its token) is a start-up :class:`~mission_control.errors.ConfigError` naming the variable.
@@ -7,7 +10,6 @@ its token) is a start-up :class:`~mission_control.errors.ConfigError` naming the
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from mission_control.connectors import Connectors
@@ -18,8 +20,9 @@ from mission_control.connectors.proxmox import ProxmoxConnector
 from mission_control.errors import ConfigError
 from mission_control.inventory import Inventory
 from mission_control.settings import Settings
+from mission_control.tools.base import ToolContext
 
-__all__ = ["IN_CLUSTER_TOKEN", "build_connectors"]
+__all__ = ["IN_CLUSTER_TOKEN", "build_connectors", "build_inventory", "build_tool_context"]
 
 #: Present when the process runs in a pod with a service account token mounted.
 IN_CLUSTER_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
@@ -36,7 +39,7 @@ def _require_pair(first: tuple[str, object], second: tuple[str, object]) -> bool
 
 
 def build_connectors(settings: Settings, *, in_cluster: bool | None = None) -> Connectors:
-    """Connectors for every configured system, plus the inventory when any source exists.
+    """Connectors for every configured system.
 
     ``in_cluster`` overrides the detection of a mounted service account token.
     """
@@ -56,12 +59,22 @@ def build_connectors(settings: Settings, *, in_cluster: bool | None = None) -> C
         argocd = ArgoCDConnector.from_settings(argo)
     if settings.prometheus.url is not None:
         prometheus = PrometheusConnector.from_settings(settings.prometheus)
-    connectors = Connectors(
-        kubernetes=kubernetes, proxmox=proxmox, argocd=argocd, prometheus=prometheus
-    )
-    inventory = Inventory.from_connectors(
+    return Connectors(kubernetes=kubernetes, proxmox=proxmox, argocd=argocd, prometheus=prometheus)
+
+
+def build_inventory(settings: Settings, connectors: Connectors) -> Inventory | None:
+    """The merged inventory over ``connectors``; None when none of them is an inventory source."""
+    return Inventory.from_connectors(
         connectors,
         metadata_file=settings.operator.inventory_metadata_file,
         refresh_seconds=settings.operator.inventory_refresh_seconds,
     )
-    return replace(connectors, inventory=inventory)
+
+
+def build_tool_context(settings: Settings, *, in_cluster: bool | None = None) -> ToolContext:
+    """What tool calls use: the configured connectors and the inventory over them.
+
+    The caller owns the connectors: ``await context.connectors.aclose()`` when done.
+    """
+    connectors = build_connectors(settings, in_cluster=in_cluster)
+    return ToolContext(connectors=connectors, inventory=build_inventory(settings, connectors))

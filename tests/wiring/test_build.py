@@ -1,4 +1,4 @@
-"""Building connectors from settings: only what is configured, half a pair is an error."""
+"""Building connectors and the tool context from settings: only what is configured."""
 
 from __future__ import annotations
 
@@ -9,30 +9,36 @@ import pytest
 from mission_control.connectors import Connectors
 from mission_control.errors import ConfigError
 from mission_control.settings import load_settings
-from mission_control.wiring import build_connectors
+from mission_control.tools.base import ToolContext
+from mission_control.wiring import build_connectors, build_tool_context
 
 TOKEN = "mission-control@pve!mc=11111111-2222-3333-4444-555555555555"
 
 
 @pytest.fixture
-async def built() -> AsyncIterator[Connectors]:
+async def built() -> AsyncIterator[ToolContext]:
     env = {
         "PROXMOX_HOST": "pve.lan:8006",
         "PROXMOX_API_TOKEN": TOKEN,
         "PROMETHEUS_URL": "http://prometheus.lan:9090",
     }
-    connectors = build_connectors(load_settings(env), in_cluster=False)
-    yield connectors
-    if connectors.prometheus is not None:
-        await connectors.prometheus.aclose()
+    context = build_tool_context(load_settings(env), in_cluster=False)
+    yield context
+    await context.connectors.aclose()
 
 
-async def test_only_configured_connectors_are_built(built: Connectors) -> None:
-    assert built.proxmox is not None
-    assert built.prometheus is not None
-    assert (built.kubernetes, built.argocd) == (None, None)
+async def test_only_configured_connectors_are_built(built: ToolContext) -> None:
+    connectors = built.connectors
+    assert connectors.proxmox is not None
+    assert connectors.prometheus is not None
+    assert (connectors.kubernetes, connectors.argocd) == (None, None)
     assert built.inventory is not None
     assert "11111111" not in repr(built)
+
+
+def test_no_inventory_source_builds_no_inventory() -> None:
+    context = build_tool_context(load_settings({}), in_cluster=False)
+    assert context.inventory is None
 
 
 def test_nothing_configured_builds_nothing() -> None:
@@ -57,4 +63,4 @@ def test_a_broken_metadata_file_fails_at_start_up() -> None:
         "MC_INVENTORY_METADATA_FILE": "/nonexistent/inventory.yaml",
     }
     with pytest.raises(ConfigError, match="MC_INVENTORY_METADATA_FILE"):
-        build_connectors(load_settings(env), in_cluster=False)
+        build_tool_context(load_settings(env), in_cluster=False)

@@ -2,7 +2,7 @@
 
 The private ``_Wire`` models describe just the parts of each object the project reads
 (unknown fields are ignored, absent ones take the API's defaults); the ``parse_*`` functions
-turn raw response bodies into the values of :mod:`~mission_control.connectors.kubernetes_objects`.
+turn raw response bodies into the values of :mod:`~mission_control.connectors.kubernetes.objects`.
 Pure: no I/O.
 """
 
@@ -14,7 +14,7 @@ from typing import Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from mission_control.connectors.kubernetes_objects import (
+from mission_control.connectors.kubernetes.objects import (
     RESTARTED_AT_ANNOTATION,
     ContainerState,
     K8sContainer,

@@ -2,11 +2,11 @@
 
 Built on the official client, which is synchronous: every call runs in a worker thread
 with a per-request timeout, so the event loop never blocks. Responses are read raw and
-parsed at the edge by :mod:`~mission_control.connectors.kubernetes_wire`, once, into the
-small values of :mod:`~mission_control.connectors.kubernetes_objects`: the client's own
+parsed at the edge by :mod:`~mission_control.connectors.kubernetes.wire`, once, into the
+small values of :mod:`~mission_control.connectors.kubernetes.objects`: the client's own
 model layer would build every field of every object, and it decodes logs strictly, so one
 byte of invalid UTF-8 in a container's output would fail the call. Errors are translated
-once, by :mod:`~mission_control.connectors.kubernetes_errors`.
+once, by :mod:`~mission_control.connectors.kubernetes.errors`.
 
 Impersonation (``Impersonate-User``) is per call. Each identity gets its own cached API
 client whose default headers are fixed at creation, so one call's identity can never leak
@@ -30,12 +30,12 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from mission_control.connectors.errors import ConnectorNotConfigured, ConnectorRequestError
-from mission_control.connectors.kubernetes_errors import (
+from mission_control.connectors.kubernetes.errors import (
     Operation,
     translate_api_error,
     translate_transport_error,
 )
-from mission_control.connectors.kubernetes_objects import (
+from mission_control.connectors.kubernetes.objects import (
     RESTARTED_AT_ANNOTATION,
     K8sDeployment,
     K8sEvent,
@@ -44,7 +44,7 @@ from mission_control.connectors.kubernetes_objects import (
     K8sScale,
     K8sWorkload,
 )
-from mission_control.connectors.kubernetes_wire import (
+from mission_control.connectors.kubernetes.wire import (
     continue_token,
     parse_deployment,
     parse_deployments,
@@ -175,7 +175,7 @@ class KubernetesConnector:
             ) from None
         return cls(configuration)
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         """Release every pooled connection."""
         clients, self._clients = self._clients, {}
         for apis in clients.values():

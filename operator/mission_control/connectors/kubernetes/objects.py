@@ -1,6 +1,6 @@
 """Kubernetes API objects as small typed values: the fields that matter for operations.
 
-Built once at the edge by :mod:`~mission_control.connectors.kubernetes_wire` from the API
+Built once at the edge by :mod:`~mission_control.connectors.kubernetes.wire` from the API
 server's JSON; nothing past the connector sees the API's nested dictionaries. Pure: no I/O.
 """
 

@@ -10,7 +10,7 @@ from pydantic_core import to_jsonable_python
 
 from mission_control.connectors.kubernetes import K8sEvent, K8sPod
 from mission_control.tools.base import ToolContext, ToolOutput
-from mission_control.tools.kubernetes_common import (
+from mission_control.tools.kubernetes.common import (
     ContainerName,
     Kind,
     NamespacedArgs,

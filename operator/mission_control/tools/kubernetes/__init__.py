@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from mission_control.tools import kubernetes_deployments as deployments
-from mission_control.tools import kubernetes_pods as pods
 from mission_control.tools.base import RiskLevel, Tool
-from mission_control.tools.kubernetes_common import (
+from mission_control.tools.kubernetes import deployments, pods
+from mission_control.tools.kubernetes.common import (
     KubernetesToolError,
     NamespacedArgs,
     target_namespace,
 )
-from mission_control.tools.kubernetes_deployments import MAX_REPLICAS
+from mission_control.tools.kubernetes.deployments import MAX_REPLICAS
 
 __all__ = ["KUBERNETES_TOOLS", "MAX_REPLICAS", "KubernetesToolError"]
 
