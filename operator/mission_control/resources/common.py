@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 from pydantic.alias_generators import to_camel
 
-from mission_control.resources import crds
+from mission_control.resources.schemas import patterns
 
 __all__ = [
     "Condition",
@@ -29,7 +29,7 @@ __all__ = [
 
 ProviderName = Literal["ollama", "gemini", "anthropic"]
 ConditionStatus = Literal["True", "False", "Unknown"]
-DnsSubdomain = Annotated[str, Field(max_length=253, pattern=crds.DNS_SUBDOMAIN)]
+DnsSubdomain = Annotated[str, Field(max_length=253, pattern=patterns.DNS_SUBDOMAIN)]
 
 
 def _money(pattern: str) -> BeforeValidator:
@@ -52,9 +52,9 @@ def _money(pattern: str) -> BeforeValidator:
 _AS_TEXT = PlainSerializer(lambda value: format(value, "f"), return_type=str)
 
 #: A limit or budget: up to six decimals.
-UsdAmount = Annotated[Decimal, _money(crds.DECIMAL_USD), _AS_TEXT]
+UsdAmount = Annotated[Decimal, _money(patterns.DECIMAL_USD), _AS_TEXT]
 #: A running total (status): exact sums of per-token prices need more decimals.
-UsdTotal = Annotated[Decimal, _money(crds.COST_TOTAL), _AS_TEXT]
+UsdTotal = Annotated[Decimal, _money(patterns.COST_TOTAL), _AS_TEXT]
 
 
 def _exact_name(value: str) -> str:
@@ -65,7 +65,7 @@ def _exact_name(value: str) -> str:
 
 #: A Kubernetes user (or group) name as ``request.userInfo`` carries it.
 UserName = Annotated[
-    str, Field(min_length=1, max_length=crds.USER_NAME_MAX), AfterValidator(_exact_name)
+    str, Field(min_length=1, max_length=patterns.USER_NAME_MAX), AfterValidator(_exact_name)
 ]
 
 
@@ -106,7 +106,7 @@ class ModelRef(Resource):
     """Which LLM to use."""
 
     provider: ProviderName
-    name: str | None = Field(default=None, min_length=1, max_length=200, pattern=crds.NO_SPACE)
+    name: str | None = Field(default=None, min_length=1, max_length=200, pattern=patterns.NO_SPACE)
 
 
 class Metadata(Resource):

@@ -6,7 +6,6 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from mission_control.resources import crds
 from mission_control.resources.common import (
     Condition,
     DnsSubdomain,
@@ -17,11 +16,12 @@ from mission_control.resources.common import (
     UsdAmount,
     require_unique,
 )
+from mission_control.resources.schemas import patterns
 
 __all__ = ["Limits", "Param", "PolicyRef", "Task", "TaskSpec", "TaskStatus"]
 
-ToolName = Annotated[str, Field(min_length=1, max_length=63, pattern=crds.TOOL_NAME)]
-ParamName = Annotated[str, Field(min_length=1, max_length=63, pattern=crds.PARAM_NAME)]
+ToolName = Annotated[str, Field(min_length=1, max_length=63, pattern=patterns.TOOL_NAME)]
+ParamName = Annotated[str, Field(min_length=1, max_length=63, pattern=patterns.PARAM_NAME)]
 
 
 class Param(Resource):

@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from mission_control.resources import crds
 from mission_control.resources.common import (
     Condition,
     DnsSubdomain,
@@ -19,6 +18,7 @@ from mission_control.resources.common import (
     UserName,
     require_unique,
 )
+from mission_control.resources.schemas import patterns
 from mission_control.resources.task import ParamName, TaskSpec
 
 __all__ = [
@@ -39,7 +39,7 @@ RunControl = Literal["", "Pending", "Cancelled"]
 Decision = Literal["Approve", "Reject"]
 Risk = Literal["READ_ONLY", "SAFE_MUTATE", "DESTRUCTIVE"]
 ToolCallId = Annotated[str, Field(min_length=1, max_length=64)]
-ArgsDigest = Annotated[str, Field(pattern=crds.ARGS_DIGEST)]
+ArgsDigest = Annotated[str, Field(pattern=patterns.ARGS_DIGEST)]
 
 
 class TaskRef(Resource):
@@ -135,7 +135,7 @@ class AppliedApproval(Resource):
 
     tool_call_id: Annotated[str, Field(max_length=64)]
     decision: Decision
-    by: Annotated[str, Field(max_length=crds.USER_NAME_MAX)]
+    by: Annotated[str, Field(max_length=patterns.USER_NAME_MAX)]
     at: datetime
 
 

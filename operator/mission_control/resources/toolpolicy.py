@@ -6,7 +6,6 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from mission_control.resources import crds
 from mission_control.resources.common import (
     Condition,
     KubernetesObject,
@@ -16,6 +15,7 @@ from mission_control.resources.common import (
     UserName,
     require_unique,
 )
+from mission_control.resources.schemas import patterns
 
 __all__ = [
     "Action",
@@ -29,8 +29,8 @@ __all__ = [
 ]
 
 Action = Literal["Allow", "Deny", "RequireApproval"]
-ToolGlob = Annotated[str, Field(min_length=1, max_length=63, pattern=crds.TOOL_GLOB)]
-NamespaceGlob = Annotated[str, Field(min_length=1, max_length=63, pattern=crds.NAMESPACE_GLOB)]
+ToolGlob = Annotated[str, Field(min_length=1, max_length=63, pattern=patterns.TOOL_GLOB)]
+NamespaceGlob = Annotated[str, Field(min_length=1, max_length=63, pattern=patterns.NAMESPACE_GLOB)]
 
 
 class PolicyRule(Resource):

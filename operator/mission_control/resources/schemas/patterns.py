@@ -1,0 +1,55 @@
+"""Names, patterns and limits the CRD schemas and the typed models share.
+
+The patterns are RE2 (what the API server evaluates) written so Python's ``re`` agrees.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "ACTIONS",
+    "ARGS_DIGEST",
+    "COST_TOTAL",
+    "DECIMAL_USD",
+    "DNS_LABEL",
+    "DNS_SUBDOMAIN",
+    "GROUP",
+    "IMMUTABLE_RUN_FIELDS",
+    "NAMESPACE_GLOB",
+    "NO_SPACE",
+    "PARAM_NAME",
+    "RISKS",
+    "TOOL_GLOB",
+    "TOOL_NAME",
+    "USER_NAME_MAX",
+    "VERSION",
+    "Schema",
+]
+
+#: A JSON schema (or a piece of one), as plain data.
+Schema = dict[str, Any]
+
+GROUP = "missioncontrol.dev"
+VERSION = "v1alpha1"
+
+DECIMAL_USD = r"^[0-9]{1,6}(\.[0-9]{1,6})?$"
+# Running totals are exact sums of per-token prices, so they carry more decimals than a limit.
+COST_TOTAL = r"^[0-9]{1,12}(\.[0-9]{1,18})?$"
+ARGS_DIGEST = r"^sha256:[0-9a-f]{64}$"
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+PARAM_NAME = r"^[A-Za-z_][A-Za-z0-9_-]*$"
+TOOL_NAME = r"^[a-z][a-z0-9_]*$"
+# Globs use only what a name they are meant to match can contain, plus * and ?: anything else
+# (upper case, spaces, brackets) would make a rule or namespace entry that never matches.
+TOOL_GLOB = r"^[a-z0-9_*?]+$"
+NAMESPACE_GLOB = r"^[a-z0-9*?-]+$"
+NO_SPACE = r"^[^\t\n\f\r ]+$"  # RE2's \s, spelled out so Python agrees
+RISKS = ["READ_ONLY", "SAFE_MUTATE", "DESTRUCTIVE"]
+#: Longest user name an approval or approver can carry: service-account user names
+#: (system:serviceaccount:NAMESPACE:NAME) reach 339 characters, OIDC ones can be longer.
+USER_NAME_MAX = 1024
+#: Fields of a TaskRun's spec that say what the run does: fixed once it exists.
+IMMUTABLE_RUN_FIELDS = ("taskRef", "taskSpec", "params", "model", "dryRun", "serviceAccountName")
+ACTIONS = ["Allow", "Deny", "RequireApproval"]
