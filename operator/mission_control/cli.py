@@ -69,7 +69,7 @@ def audit_verify() -> None:
     from mission_control.store import Store, StoreError, VerifyResult
 
     url = _database_url()
-    wait_timeout = load_settings().database.database_wait_timeout_seconds
+    wait_timeout = load_settings().database.wait_timeout_seconds
     # The pool logs each failed connection attempt; a one-shot command states the cause once.
     logging.getLogger("psycopg.pool").setLevel(logging.CRITICAL)
 
@@ -92,10 +92,7 @@ def audit_verify() -> None:
 
 
 def _database_url() -> str:
-    database = load_settings().database
-    if database.database_url is None:
-        raise ConfigError("DATABASE_URL: is not set (the libpq URL of the PostgreSQL database)")
-    return database.database_url.get_secret_value()
+    return load_settings().database.require_url()
 
 
 def main() -> None:

@@ -44,22 +44,28 @@ def _section(prefix: str) -> SettingsConfigDict:
 class DatabaseSettings(BaseSettings):
     """PostgreSQL holding the journal, usage, audit trail and inventory."""
 
-    model_config = _section("")
-    database_url: SecretStr | None = Field(
+    model_config = _section("DATABASE_")
+    url: SecretStr | None = Field(
         default=None, description="libpq URL, e.g. postgresql://mc:PASSWORD@db:5432/mission_control"
     )
-    database_pool_min_size: int = Field(
+    pool_min_size: int = Field(
         default=1, ge=0, le=100, description="Connections the store keeps open when idle."
     )
-    database_pool_max_size: int = Field(
+    pool_max_size: int = Field(
         default=10, ge=1, le=200, description="Most connections the store opens at once."
     )
-    database_wait_timeout_seconds: float = Field(
+    wait_timeout_seconds: float = Field(
         default=10.0,
         gt=0,
         description="Seconds a query waits for a connection (e.g. during an outage) before "
         "failing with a retryable error.",
     )
+
+    def require_url(self) -> str:
+        """The database URL; a :class:`ConfigError` naming ``DATABASE_URL`` when it is unset."""
+        if self.url is None:
+            raise ConfigError("DATABASE_URL: is not set (the libpq URL of the PostgreSQL database)")
+        return self.url.get_secret_value()
 
 
 class KubernetesSettings(BaseSettings):
@@ -204,17 +210,17 @@ class Settings:
     sidecar: SidecarSettings
 
 
-_SECTIONS: dict[str, tuple[type[BaseSettings], str]] = {
-    "database": (DatabaseSettings, ""),
-    "kubernetes": (KubernetesSettings, ""),
-    "proxmox": (ProxmoxSettings, "PROXMOX_"),
-    "prometheus": (PrometheusSettings, "PROMETHEUS_"),
-    "argocd": (ArgoCDSettings, "ARGOCD_"),
-    "ollama": (OllamaSettings, "OLLAMA_"),
-    "gemini": (GeminiSettings, "GEMINI_"),
-    "anthropic": (AnthropicSettings, "ANTHROPIC_"),
-    "operator": (OperatorSettings, "MC_"),
-    "sidecar": (SidecarSettings, ""),
+_SECTIONS: dict[str, type[BaseSettings]] = {
+    "database": DatabaseSettings,
+    "kubernetes": KubernetesSettings,
+    "proxmox": ProxmoxSettings,
+    "prometheus": PrometheusSettings,
+    "argocd": ArgoCDSettings,
+    "ollama": OllamaSettings,
+    "gemini": GeminiSettings,
+    "anthropic": AnthropicSettings,
+    "operator": OperatorSettings,
+    "sidecar": SidecarSettings,
 }
 
 
@@ -233,7 +239,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     Raises :class:`ConfigError` with one line naming the first bad variable.
     """
     sections: dict[str, BaseSettings] = {}
-    for name, (model, prefix) in _SECTIONS.items():
+    for name, model in _SECTIONS.items():
+        # Declared once, on the section's model_config.
+        prefix = model.model_config.get("env_prefix", "")
         try:
             if environ is None:
                 sections[name] = model()

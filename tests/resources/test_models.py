@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from mission_control.resources import Limits, Task, TaskRun, ToolPolicy
 from mission_control.resources.crds import all_crds, render
-from mission_control.resources.taskrun import PendingApproval, RunResult, Usage
+from mission_control.resources.taskrun import PendingApproval, RunResult, UsageStatus
 from tests.resources.corpus import INVALID, Case, task, taskrun, toolpolicy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,10 +82,10 @@ def test_money_is_decimal_and_serialises_as_text() -> None:
 
 def test_a_status_cost_total_with_many_decimals_round_trips() -> None:
     # 410 tokens at 0.30 USD per million: exact sums of per-token prices have 7+ decimals.
-    total = Usage(total_tokens=410, cost_usd=Decimal("0.0001231"))
+    total = UsageStatus(total_tokens=410, cost_usd=Decimal("0.0001231"))
     wire = total.to_k8s()
     assert wire["costUSD"] == "0.0001231"
-    assert Usage.model_validate(wire) == total
+    assert UsageStatus.model_validate(wire) == total
 
 
 @pytest.mark.parametrize("amount", [0.5, Decimal("0.0000001"), Decimal("-1"), True])

@@ -9,7 +9,8 @@ import datetime as dt
 import psycopg
 import pytest
 
-from mission_control.store import GENESIS_HASH, AuditEntry, Store, canonical_form, entry_hash
+from mission_control.store import AuditEntry, Store
+from mission_control.store.audit_chain import GENESIS_HASH, canonical_form, entry_hash
 from tests.store.helpers import create_run
 
 pytestmark = pytest.mark.postgres

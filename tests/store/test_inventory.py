@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from mission_control.store import (
-    InventoryItem,
-    InventorySnapshot,
+    InventoryObservation,
+    InventoryRefresh,
     SnapshotCounts,
     Store,
     StoreRejected,
@@ -21,14 +21,14 @@ T2 = T1 + dt.timedelta(minutes=1)
 T3 = T2 + dt.timedelta(minutes=1)
 
 
-def node(name: str, *, ready: bool = True) -> InventoryItem:
-    return InventoryItem(
+def node(name: str, *, ready: bool = True) -> InventoryObservation:
+    return InventoryObservation(
         id=f"k8s:node:{name}", source="kubernetes", kind="node", name=name, live={"ready": ready}
     )
 
 
-def lxc(vmid: int) -> InventoryItem:
-    return InventoryItem(
+def lxc(vmid: int) -> InventoryObservation:
+    return InventoryObservation(
         id=f"proxmox:lxc:pve1:{vmid}",
         source="proxmox",
         kind="lxc",
@@ -41,7 +41,7 @@ def lxc(vmid: int) -> InventoryItem:
 
 async def test_a_snapshot_stores_every_item_as_seen(store: Store) -> None:
     counts = await store.inventory.upsert_snapshot(
-        InventorySnapshot(
+        InventoryRefresh(
             hosts=[node("a"), node("b")],
             workloads=[lxc(101)],
             refreshed_sources=frozenset({"kubernetes", "proxmox"}),
@@ -67,14 +67,14 @@ async def test_a_snapshot_stores_every_item_as_seen(store: Store) -> None:
 async def test_an_item_gone_from_its_source_is_marked_removed_not_deleted(store: Store) -> None:
     both = frozenset({"kubernetes", "proxmox"})
     await store.inventory.upsert_snapshot(
-        InventorySnapshot(
+        InventoryRefresh(
             hosts=[node("a"), node("b")], workloads=[lxc(101)], refreshed_sources=both
         ),
         seen_at=T1,
     )
 
     counts = await store.inventory.upsert_snapshot(
-        InventorySnapshot(
+        InventoryRefresh(
             hosts=[node("a", ready=False)], workloads=[lxc(101)], refreshed_sources=both
         ),
         seen_at=T2,
@@ -92,7 +92,7 @@ async def test_an_item_gone_from_its_source_is_marked_removed_not_deleted(store:
 
 async def test_a_failed_source_keeps_its_last_data_marked_stale(store: Store) -> None:
     await store.inventory.upsert_snapshot(
-        InventorySnapshot(
+        InventoryRefresh(
             hosts=[node("a")],
             workloads=[lxc(101)],
             refreshed_sources=frozenset({"kubernetes", "proxmox"}),
@@ -101,7 +101,7 @@ async def test_a_failed_source_keeps_its_last_data_marked_stale(store: Store) ->
     )
 
     counts = await store.inventory.upsert_snapshot(
-        InventorySnapshot(
+        InventoryRefresh(
             hosts=[node("a")],
             refreshed_sources=frozenset({"kubernetes"}),
             failed_sources=frozenset({"proxmox"}),
@@ -121,14 +121,14 @@ async def test_a_failed_source_keeps_its_last_data_marked_stale(store: Store) ->
 async def test_a_returning_item_is_current_again(store: Store) -> None:
     kubernetes = frozenset({"kubernetes"})
     await store.inventory.upsert_snapshot(
-        InventorySnapshot(hosts=[node("a")], refreshed_sources=kubernetes), seen_at=T1
+        InventoryRefresh(hosts=[node("a")], refreshed_sources=kubernetes), seen_at=T1
     )
     await store.inventory.upsert_snapshot(
-        InventorySnapshot(hosts=[], refreshed_sources=kubernetes), seen_at=T2
+        InventoryRefresh(hosts=[], refreshed_sources=kubernetes), seen_at=T2
     )
 
     await store.inventory.upsert_snapshot(
-        InventorySnapshot(hosts=[node("a")], refreshed_sources=kubernetes), seen_at=T3
+        InventoryRefresh(hosts=[node("a")], refreshed_sources=kubernetes), seen_at=T3
     )
 
     host = await store.inventory.item("hosts", "k8s:node:a")
@@ -140,7 +140,7 @@ async def test_a_returning_item_is_current_again(store: Store) -> None:
 async def test_items_from_a_source_not_listed_as_refreshed_are_refused(store: Store) -> None:
     with pytest.raises(StoreRejected, match="does not list as refreshed"):
         await store.inventory.upsert_snapshot(
-            InventorySnapshot(hosts=[node("a")], refreshed_sources=frozenset({"proxmox"}))
+            InventoryRefresh(hosts=[node("a")], refreshed_sources=frozenset({"proxmox"}))
         )
 
     assert await store.inventory.items("hosts", include_removed=True) == []

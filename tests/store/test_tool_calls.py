@@ -10,7 +10,7 @@ from mission_control.store import (
     Store,
     StoreRejected,
     ToolCallRecord,
-    ToolDefinition,
+    ToolDefinitionRecord,
 )
 from tests.store.helpers import create_run
 
@@ -121,7 +121,7 @@ async def test_an_intent_for_an_unknown_run_is_refused(store: Store) -> None:
 
 
 async def test_tool_definitions_are_inserted_then_updated(store: Store) -> None:
-    pods = ToolDefinition(
+    pods = ToolDefinitionRecord(
         name="list_k8s_pods",
         description="List pods.",
         risk="READ_ONLY",
@@ -129,7 +129,7 @@ async def test_tool_definitions_are_inserted_then_updated(store: Store) -> None:
         connector="kubernetes",
         timeout_seconds=30,
     )
-    delete = ToolDefinition(
+    delete = ToolDefinitionRecord(
         name="delete_k8s_pod",
         description="Delete one pod.",
         risk="DESTRUCTIVE",
@@ -137,7 +137,7 @@ async def test_tool_definitions_are_inserted_then_updated(store: Store) -> None:
         timeout_seconds=30,
     )
     await store.tool_definitions.sync([pods, delete])
-    changed = ToolDefinition(
+    changed = ToolDefinitionRecord(
         name="list_k8s_pods",
         description="List pods with their phase.",
         risk="READ_ONLY",

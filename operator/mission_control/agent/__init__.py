@@ -8,3 +8,5 @@ returns, so it runs the same under a test as under the operator.
 
 Empty for now: the operator fills it. See ``docs/architecture.md``.
 """
+
+__all__: list[str] = []

@@ -7,3 +7,5 @@ here.
 
 Empty for now: the operator fills it. See ``docs/architecture.md``.
 """
+
+__all__: list[str] = []

@@ -32,7 +32,7 @@ __all__ = [
     "TaskRunParam",
     "TaskRunSpec",
     "TaskRunStatus",
-    "Usage",
+    "UsageStatus",
 ]
 
 RunControl = Literal["", "Pending", "Cancelled"]
@@ -109,7 +109,7 @@ class ResolvedSpec(Resource):
     policy_generation: int | None = Field(default=None, ge=0)
 
 
-class Usage(Resource):
+class UsageStatus(Resource):
     """Tokens and cost so far."""
 
     prompt_tokens: int = Field(default=0, ge=0)
@@ -155,7 +155,7 @@ class TaskRunStatus(Resource):
     resolved: ResolvedSpec | None = None
     steps: int | None = Field(default=None, ge=0)
     tool_calls: int | None = Field(default=None, ge=0)
-    usage: Usage | None = None
+    usage: UsageStatus | None = None
     pending_approval: PendingApproval | None = None
     approvals: list[AppliedApproval] = Field(default_factory=list, max_length=100)
     result: RunResult | None = None

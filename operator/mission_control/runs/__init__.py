@@ -7,3 +7,5 @@ library and know neither the store nor the connectors nor the provider adapters.
 
 Empty for now: the operator fills it. See ``docs/architecture.md``.
 """
+
+__all__: list[str] = []

@@ -5,3 +5,5 @@ with a read-only database role and never changes a run, a tool call or a Kuberne
 
 Empty for now: the sidecar issue fills it. See ``docs/architecture.md``.
 """
+
+__all__: list[str] = []

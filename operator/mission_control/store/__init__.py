@@ -21,7 +21,6 @@ Contract:
 """
 
 from mission_control.store.api import Store
-from mission_control.store.audit_chain import GENESIS_HASH, canonical_form, entry_hash
 from mission_control.store.conversation import MESSAGES_KEY
 from mission_control.store.errors import (
     InvalidTransition,
@@ -38,10 +37,10 @@ from mission_control.store.records import (
     AuditEntry,
     Conversation,
     EventNotice,
-    InventoryItem,
     InventoryKind,
+    InventoryObservation,
     InventoryRecord,
-    InventorySnapshot,
+    InventoryRefresh,
     JournalEvent,
     RunRecord,
     RunSnapshot,
@@ -49,7 +48,7 @@ from mission_control.store.records import (
     TaskRecord,
     TaskSnapshot,
     ToolCallRecord,
-    ToolDefinition,
+    ToolDefinitionRecord,
     UsageEntry,
     UsageSum,
     UsageTotal,
@@ -59,16 +58,15 @@ from mission_control.store.schema import required_version
 
 __all__ = [
     "EVENTS_CHANNEL",
-    "GENESIS_HASH",
     "MESSAGES_KEY",
     "AuditEntry",
     "Conversation",
     "EventNotice",
     "InvalidTransition",
-    "InventoryItem",
     "InventoryKind",
+    "InventoryObservation",
     "InventoryRecord",
-    "InventorySnapshot",
+    "InventoryRefresh",
     "JournalEvent",
     "JournalUnavailable",
     "MigrationError",
@@ -83,13 +81,11 @@ __all__ = [
     "TaskRecord",
     "TaskSnapshot",
     "ToolCallRecord",
-    "ToolDefinition",
+    "ToolDefinitionRecord",
     "UsageEntry",
     "UsageSum",
     "UsageTotal",
     "VerifyResult",
     "apply_migrations",
-    "canonical_form",
-    "entry_hash",
     "required_version",
 ]

@@ -5,20 +5,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from mission_control.errors import ConfigError
 from mission_control.settings import DatabaseSettings
 from mission_control.store.audit import Audit
 from mission_control.store.conversation import build_conversation
 from mission_control.store.database import Database
 from mission_control.store.follow import follow_run
-from mission_control.store.inventory import Inventory
+from mission_control.store.inventory import InventoryItems
 from mission_control.store.journal import Journal
 from mission_control.store.llm import LlmExchanges
 from mission_control.store.migrate import check_schema
 from mission_control.store.records import Conversation, JournalEvent
 from mission_control.store.runs import Runs, Tasks
 from mission_control.store.tool_calls import ToolCalls, ToolDefinitions
-from mission_control.store.usage import Usage
+from mission_control.store.usage import TokenUsage
 
 __all__ = ["Store"]
 
@@ -36,11 +35,11 @@ class Store:
         self.tool_calls = ToolCalls(db)
         self.tool_definitions = ToolDefinitions(db)
         self.llm = LlmExchanges(db)
-        self.usage = Usage(db)
+        self.usage = TokenUsage(db)
         self.runs = Runs(db)
         self.tasks = Tasks(db)
         self.audit = Audit(db)
-        self.inventory = Inventory(db)
+        self.inventory = InventoryItems(db)
 
     @classmethod
     @asynccontextmanager
@@ -63,13 +62,11 @@ class Store:
     @classmethod
     def from_settings(cls, settings: DatabaseSettings) -> AbstractAsyncContextManager[Store]:
         """:meth:`open` with the URL and pool sizes from the settings; no URL is a ConfigError."""
-        if settings.database_url is None:
-            raise ConfigError("DATABASE_URL: is not set (a libpq URL of the PostgreSQL database)")
         return cls.open(
-            settings.database_url.get_secret_value(),
-            min_size=settings.database_pool_min_size,
-            max_size=settings.database_pool_max_size,
-            wait_timeout=settings.database_wait_timeout_seconds,
+            settings.require_url(),
+            min_size=settings.pool_min_size,
+            max_size=settings.pool_max_size,
+            wait_timeout=settings.wait_timeout_seconds,
         )
 
     def follow(

@@ -17,14 +17,14 @@ from psycopg.types.json import Jsonb
 from mission_control.store.database import Connection, Database
 from mission_control.store.errors import StoreRejected
 from mission_control.store.records import (
-    InventoryItem,
     InventoryKind,
+    InventoryObservation,
     InventoryRecord,
-    InventorySnapshot,
+    InventoryRefresh,
     SnapshotCounts,
 )
 
-__all__ = ["Inventory"]
+__all__ = ["InventoryItems"]
 
 _KINDS: tuple[InventoryKind, ...] = get_args(InventoryKind)
 
@@ -55,14 +55,14 @@ UPDATE {table} SET stale = true WHERE source = ANY(%(sources)s) AND NOT removed 
 """
 
 
-class Inventory:
+class InventoryItems:
     """Stores merged inventory snapshots and reads items back."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
 
     async def upsert_snapshot(
-        self, snapshot: InventorySnapshot, *, seen_at: dt.datetime | None = None
+        self, snapshot: InventoryRefresh, *, seen_at: dt.datetime | None = None
     ) -> dict[InventoryKind, SnapshotCounts]:
         """Apply one refresh in one transaction; returns what changed per table."""
         seen = seen_at or dt.datetime.now(dt.UTC)
@@ -106,8 +106,8 @@ class Inventory:
         )
 
 
-def _items_of(snapshot: InventorySnapshot, kind: InventoryKind) -> Sequence[InventoryItem]:
-    items: Sequence[InventoryItem] = getattr(snapshot, kind)
+def _items_of(snapshot: InventoryRefresh, kind: InventoryKind) -> Sequence[InventoryObservation]:
+    items: Sequence[InventoryObservation] = getattr(snapshot, kind)
     for item in items:
         if item.source not in snapshot.refreshed_sources:
             raise StoreRejected(
@@ -121,8 +121,8 @@ async def _apply(
     *,
     conn: Connection,
     table: InventoryKind,
-    items: Sequence[InventoryItem],
-    snapshot: InventorySnapshot,
+    items: Sequence[InventoryObservation],
+    snapshot: InventoryRefresh,
     seen: dt.datetime,
 ) -> SnapshotCounts:
     name = sql.Identifier(table)

@@ -17,10 +17,10 @@ __all__ = [
     "AuditEntry",
     "Conversation",
     "EventNotice",
-    "InventoryItem",
     "InventoryKind",
+    "InventoryObservation",
     "InventoryRecord",
-    "InventorySnapshot",
+    "InventoryRefresh",
     "JournalEvent",
     "JsonObject",
     "Risk",
@@ -32,7 +32,7 @@ __all__ = [
     "TaskSnapshot",
     "ToolCallRecord",
     "ToolCallStatus",
-    "ToolDefinition",
+    "ToolDefinitionRecord",
     "UsageEntry",
     "UsageSum",
     "UsageTotal",
@@ -87,7 +87,7 @@ class Conversation:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ToolDefinition:
+class ToolDefinitionRecord:
     """A registered tool as offered to models (its JSON schema is ``parameters``)."""
 
     name: str
@@ -252,7 +252,7 @@ class VerifyResult:
 
 
 @dataclass(frozen=True, kw_only=True)
-class InventoryItem:
+class InventoryObservation:
     """A host, workload or service as seen by one source (``id`` like ``k8s:node:NAME``)."""
 
     id: str
@@ -266,7 +266,7 @@ class InventoryItem:
 
 
 @dataclass(frozen=True, kw_only=True)
-class InventoryRecord(InventoryItem):
+class InventoryRecord(InventoryObservation):
     """An inventory item as stored, with its history flags."""
 
     first_seen: dt.datetime
@@ -277,16 +277,16 @@ class InventoryRecord(InventoryItem):
 
 
 @dataclass(frozen=True, kw_only=True)
-class InventorySnapshot:
+class InventoryRefresh:
     """One refresh: items from the sources that answered, and the sources that failed.
 
     Items of a refreshed source that are missing here are marked removed; items of a failed
     source keep their last good data and are marked stale.
     """
 
-    hosts: Sequence[InventoryItem] = ()
-    workloads: Sequence[InventoryItem] = ()
-    services: Sequence[InventoryItem] = ()
+    hosts: Sequence[InventoryObservation] = ()
+    workloads: Sequence[InventoryObservation] = ()
+    services: Sequence[InventoryObservation] = ()
     refreshed_sources: frozenset[str] = frozenset()
     failed_sources: frozenset[str] = frozenset()
 

@@ -15,7 +15,7 @@ from psycopg.types.json import Jsonb
 
 from mission_control.store.database import Database
 from mission_control.store.errors import InvalidTransition, RecordNotFound
-from mission_control.store.records import Risk, ToolCallRecord, ToolCallStatus, ToolDefinition
+from mission_control.store.records import Risk, ToolCallRecord, ToolCallStatus, ToolDefinitionRecord
 
 __all__ = ["ToolCalls", "ToolDefinitions"]
 
@@ -192,7 +192,7 @@ class ToolDefinitions:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def sync(self, definitions: Sequence[ToolDefinition]) -> None:
+    async def sync(self, definitions: Sequence[ToolDefinitionRecord]) -> None:
         """Insert or update every definition given (tools no longer registered are kept)."""
         await self._db.execute_many(
             query="""
@@ -211,10 +211,10 @@ class ToolDefinitions:
             action="store tool definitions",
         )
 
-    async def all(self) -> list[ToolDefinition]:
+    async def all(self) -> list[ToolDefinitionRecord]:
         """Every stored definition, by name."""
         return await self._db.fetch_all(
-            row=ToolDefinition,
+            row=ToolDefinitionRecord,
             query="SELECT name, description, risk, parameters, connector, timeout_seconds "
             "FROM tool_definitions ORDER BY name",
             action="read tool definitions",

@@ -10,7 +10,7 @@ import datetime as dt
 from mission_control.store.database import Database
 from mission_control.store.records import UsageEntry, UsageSum, UsageTotal
 
-__all__ = ["Usage"]
+__all__ = ["TokenUsage"]
 
 _SUMS = """
 count(*)::integer AS requests,
@@ -38,7 +38,7 @@ SELECT {_SUMS} FROM token_usage WHERE namespace = %s AND created_at >= %s AND cr
 _RUN_SUM = f"SELECT {_SUMS} FROM token_usage WHERE run_uid = %s"
 
 
-class Usage:
+class TokenUsage:
     """Records token usage and answers "how much" questions about it."""
 
     def __init__(self, db: Database) -> None:

@@ -13,9 +13,9 @@ from mission_control.inventory.model import InventoryItem
 __all__ = ["snapshot_for_store"]
 
 
-def _record(item: InventoryItem) -> store.InventoryItem:
+def _record(item: InventoryItem) -> store.InventoryObservation:
     node = item.live.get("node")
-    return store.InventoryItem(
+    return store.InventoryObservation(
         id=item.id,
         source=item.source,
         kind=item.type,
@@ -35,17 +35,17 @@ def _record(item: InventoryItem) -> store.InventoryItem:
     )
 
 
-def snapshot_for_store(snapshot: inventory.InventorySnapshot) -> store.InventorySnapshot:
+def snapshot_for_store(snapshot: inventory.InventorySnapshot) -> store.InventoryRefresh:
     """The store's view of one merged snapshot: fresh items, refreshed and failed sources."""
     failed = frozenset(status.source for status in snapshot.sources if status.stale)
     fresh = [item for item in snapshot.items if item.source not in failed and not item.stale]
     refreshed = frozenset(status.source for status in snapshot.sources if not status.stale)
     refreshed |= frozenset(item.source for item in fresh)
 
-    def records(kind: str) -> tuple[store.InventoryItem, ...]:
+    def records(kind: str) -> tuple[store.InventoryObservation, ...]:
         return tuple(_record(item) for item in fresh if item.kind == kind)
 
-    return store.InventorySnapshot(
+    return store.InventoryRefresh(
         hosts=records("host"),
         workloads=records("workload"),
         services=records("service"),

@@ -10,12 +10,13 @@ import pytest
 from mission_control.errors import ConfigError
 from mission_control.settings import _SECTIONS, load_settings
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def environment_variables() -> list[str]:
     names = []
-    for model, prefix in _SECTIONS.values():
+    for model in _SECTIONS.values():
+        prefix = model.model_config.get("env_prefix", "")
         for field, info in model.model_fields.items():
             alias = info.validation_alias
             names.append(alias if isinstance(alias, str) else f"{prefix}{field}".upper())
