@@ -4,6 +4,11 @@
 #               ones), CRDs installed, migrations applied; keeps running until Ctrl-C
 #   make test   installs what is missing, builds the control plane if needed, then lint,
 #               type checks, import contracts and every test
+#   make lock   re-resolves the pinned, hashed dependency locks from pyproject.toml
+#
+# Installs come from the locks (requirements.lock for the image, requirements-dev.lock for
+# development and CI): exact versions with hashes, so every machine gets the SDKs the adapters
+# were tested against. pyproject.toml keeps lower bounds for people installing the package.
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -14,16 +19,20 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps dev test lint fmt typecheck imports pytest controlplane crds bench clean
+.PHONY: help install system-deps lock dev test lint fmt typecheck imports pytest controlplane crds bench clean
+LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-find-links \
+	--build-deps-for wheel --build-deps-for editable
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 # Order-only: a fresh Debian lacks python3-venv, without which `python3 -m venv` fails.
-$(STAMP): pyproject.toml | system-deps
+# The locked dependencies first (hash-checked), then the project itself without resolving again;
+# no build isolation, so the build backend is the locked setuptools too.
+$(STAMP): pyproject.toml requirements-dev.lock | system-deps
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
 system-deps: ## install python3-venv, PostgreSQL and Prometheus from Debian packages when absent
@@ -38,6 +47,12 @@ system-deps: ## install python3-venv, PostgreSQL and Prometheus from Debian pack
 	fi
 
 install: $(STAMP) system-deps ## Python deps into .venv, PostgreSQL and Prometheus packages
+
+lock: ## re-resolve requirements.lock and requirements-dev.lock (needs network)
+	@test -x $(BIN)/pip-compile || $(BIN)/pip install --quiet pip-tools
+	$(BIN)/pip-compile $(LOCK_FLAGS) --upgrade --output-file requirements.lock pyproject.toml
+	$(BIN)/pip-compile $(LOCK_FLAGS) --upgrade --extra dev --output-file requirements-dev.lock \
+		pyproject.toml
 
 controlplane: ## build etcd, kube-apiserver, kube-controller-manager, kubectl (cached)
 	@bash tests/controlplane/build.sh >/dev/null
