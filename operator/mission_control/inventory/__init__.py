@@ -1,4 +1,4 @@
-"""The merged inventory of hosts, workloads and services (DESIGN section 6).
+"""The merged inventory of hosts, workloads and services: a service over the connectors.
 
 Layers: :mod:`.model` (frozen values), :mod:`.metadata` (the static YAML file),
 :mod:`.merge` (pure merge, no I/O), :mod:`.sources` (one per connector) and

@@ -54,10 +54,10 @@ def _missing_backend_settings() -> dict[ToolBackend, str]:
 MISSING_BACKEND_SETTINGS: Mapping[ToolBackend, str] = _missing_backend_settings()
 
 
-#: Default bound of the text handed to the model (DESIGN 3: 16 KiB).
+#: Default bound of the text handed to the model (16 KiB; see docs/architecture.md).
 MODEL_OUTPUT_LIMIT = 16 * 1024
 TRUNCATION_MARKER = "\n[... output truncated: {omitted} more characters not shown ...]"
-#: Bound of the raw result kept in the journal (DESIGN 3: 1 MiB), in characters of JSON.
+#: Bound of the raw result kept in the journal (1 MiB), in characters of JSON.
 JOURNAL_OUTPUT_LIMIT = 1024 * 1024
 
 
