@@ -8,7 +8,7 @@ Third-party exceptions are translated into these types in one place per boundary
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "MissionControlError", "PermanentError", "TemporaryError"]
+__all__ = ["ConfigError", "MissionControlError", "PermanentError", "TemporaryError", "first_line"]
 
 
 class MissionControlError(Exception):
@@ -29,3 +29,9 @@ class PermanentError(MissionControlError):
 
 class ConfigError(PermanentError):
     """A missing or malformed setting; the message names the variable and the fix in one line."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (libraries add context lines), or its type."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -75,16 +75,27 @@ class KubernetesSettings(BaseSettings):
     kubeconfig: Path | None = Field(default=None, description="Path of a kubeconfig file.")
 
 
-class ProxmoxSettings(BaseSettings):
+class _TLSClientSettings(BaseSettings):
+    """An HTTPS API whose certificate may come from a private CA."""
+
+    verify_tls: bool = Field(default=True, description="Verify the API's TLS certificate.")
+    ca_file: Path | None = Field(
+        default=None, description="PEM CA bundle for the API's certificate (default: system trust)."
+    )
+
+    def tls_verify(self) -> bool | str:
+        """What HTTP clients take as ``verify``: off, the system trust, or a CA bundle path."""
+        if self.verify_tls and self.ca_file is not None:
+            return str(self.ca_file)
+        return self.verify_tls
+
+
+class ProxmoxSettings(_TLSClientSettings):
     """Proxmox VE API access with an API token (``USER@REALM!TOKENID=SECRET``)."""
 
     model_config = _section("PROXMOX_")
     host: str | None = Field(default=None, description="host or host:port of the Proxmox API.")
     api_token: SecretStr | None = Field(default=None, description="USER@REALM!TOKENID=SECRET")
-    verify_tls: bool = Field(default=True, description="Verify the API's TLS certificate.")
-    ca_file: Path | None = Field(
-        default=None, description="PEM CA bundle for the API's certificate (default: system trust)."
-    )
     timeout_seconds: float = Field(default=10.0, gt=0, description="Per-request timeout, seconds.")
 
     @field_validator("api_token")
@@ -107,16 +118,12 @@ class PrometheusSettings(BaseSettings):
     timeout_seconds: float = Field(default=15.0, gt=0, description="Per-request timeout, seconds.")
 
 
-class ArgoCDSettings(BaseSettings):
+class ArgoCDSettings(_TLSClientSettings):
     """Argo CD API server and a bearer token of an account allowed to read applications."""
 
     model_config = _section("ARGOCD_")
     url: AnyHttpUrl | None = Field(default=None, description="e.g. https://argocd.example.lan")
     token: SecretStr | None = Field(default=None, description="Argo CD API token (bearer).")
-    verify_tls: bool = Field(default=True, description="Verify the API's TLS certificate.")
-    ca_file: Path | None = Field(
-        default=None, description="PEM CA bundle for the API's certificate (default: system trust)."
-    )
     timeout_seconds: float = Field(default=10.0, gt=0, description="Per-request timeout, seconds.")
 
 

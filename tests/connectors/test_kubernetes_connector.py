@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from mission_control.connectors.kubernetes import KubernetesConnector
 from mission_control.settings import KubernetesSettings
 from tests.controlplane.launcher import Cluster
 from tests.fixtures.kubelet import KubeletNode
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.controlplane
 
@@ -75,9 +75,7 @@ async def test_check_succeeds_against_the_api_server(connector: KubernetesConnec
 async def test_check_reports_an_unreachable_server_by_host(
     controlplane: Cluster, tmp_path: Path
 ) -> None:
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # nobody listens on it
     kubeconfig = rewrite_kubeconfig(
         controlplane.kubeconfig, tmp_path / "kc", token=None, server=f"https://127.0.0.1:{port}"
     )

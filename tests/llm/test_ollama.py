@@ -1,6 +1,8 @@
 """The Ollama adapter, against a fake Ollama through the official ``ollama`` client.
 
 Most behaviour is checked on both paths: streamed (NDJSON, the default) and one whole answer.
+Over 400 lines because each behaviour runs on both paths; the behaviours every provider shares
+belong in a provider-contract test, which would shrink this file.
 """
 
 from __future__ import annotations

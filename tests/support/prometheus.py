@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.fakes.server import FakeServer, RecordedRequest, Reply
+from tests.support.processes import free_port
 
 __all__ = ["PROMETHEUS_BINARY", "MetricsTarget", "PrometheusServer"]
 
@@ -53,19 +53,13 @@ class MetricsTarget:
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class PrometheusServer:
     """One Prometheus process with its own config and TSDB directory."""
 
     def __init__(self, *, workdir: Path, target: MetricsTarget) -> None:
         self.workdir = workdir
         self.target = target
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = workdir / "prometheus.log"
         self._process: subprocess.Popen[bytes] | None = None

@@ -239,9 +239,7 @@ class ArgoCDConnector:
         if settings.url is None or settings.token is None:
             raise ValueError("Argo CD settings need ARGOCD_URL and ARGOCD_TOKEN")
         url = str(settings.url).rstrip("/")
-        verify: bool | str = settings.verify_tls
-        if settings.verify_tls and settings.ca_file is not None:
-            verify = str(settings.ca_file)
+        verify = settings.tls_verify()
         client = httpx.AsyncClient(
             base_url=url,
             headers={"Authorization": f"Bearer {settings.token.get_secret_value()}"},

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
-from mission_control.errors import PermanentError, TemporaryError
+from mission_control.errors import MissionControlError, PermanentError, TemporaryError
 
 __all__ = [
     "ConnectorAuthError",
@@ -22,8 +22,12 @@ __all__ = [
 ]
 
 
-class ConnectorError(Exception):
-    """Mixin base: every connector error carries the connector's name (``source``)."""
+class ConnectorError(MissionControlError):
+    """Base of every connector error; each carries the connector's name (``source``).
+
+    Catch this for "any connector failure"; whether to retry is the other base's business
+    (:class:`~mission_control.errors.TemporaryError` or ``PermanentError``).
+    """
 
     source: str = "connector"
 

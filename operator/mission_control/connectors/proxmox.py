@@ -26,6 +26,7 @@ from mission_control.connectors.errors import (
     ConnectorRequestError,
     ConnectorUnavailable,
 )
+from mission_control.errors import first_line
 from mission_control.settings import ProxmoxSettings
 
 __all__ = ["GuestKind", "ProxmoxConnector", "ProxmoxGuest", "ProxmoxNode"]
@@ -137,9 +138,7 @@ class ProxmoxConnector:
         if settings.host is None or settings.api_token is None:
             raise ValueError("Proxmox settings need PROXMOX_HOST and PROXMOX_API_TOKEN")
         user, token_name, secret = _split_token(settings.api_token.get_secret_value())
-        verify: bool | str = settings.verify_tls
-        if settings.verify_tls and settings.ca_file is not None:
-            verify = str(settings.ca_file)
+        verify = settings.tls_verify()
         api = ProxmoxAPI(
             settings.host,
             backend="https",
@@ -283,12 +282,12 @@ class ProxmoxConnector:
             ) from None
         except requests.exceptions.SSLError as exc:
             raise ConnectorUnavailable(
-                f"{where}: TLS verification failed ({what}): {_first_line(exc)}; set "
+                f"{where}: TLS verification failed ({what}): {first_line(exc)}; set "
                 "PROXMOX_CA_FILE to the cluster's CA or PROXMOX_VERIFY_TLS=false"
             ) from None
         except requests.ConnectionError as exc:
             raise ConnectorUnavailable(
-                f"{where} is unreachable ({what}): {_first_line(exc)}"
+                f"{where} is unreachable ({what}): {first_line(exc)}"
             ) from None
         except requests.RequestException as exc:
             raise ConnectorUnavailable(f"{where}: request failed ({what}): {exc}") from None
@@ -317,10 +316,6 @@ def _translate_resource_error(exc: ResourceException, *, where: str, what: str) 
     if status in _UNREACHABLE_STATUSES:
         return ConnectorUnavailable(f"{where} could not {what} ({status} {reason})")
     return ConnectorRequestError(f"{where} refused to {what} ({status} {reason})")
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 M = TypeVar("M", bound=BaseModel)

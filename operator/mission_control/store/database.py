@@ -14,9 +14,9 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow, class_row
 from psycopg_pool import AsyncConnectionPool
 
-from mission_control.errors import ConfigError
+from mission_control.errors import ConfigError, first_line
 from mission_control.store.errors import JournalUnavailable, StoreError
-from mission_control.store.translate import first_line, translate_errors
+from mission_control.store.translate import translate_errors
 
 __all__ = ["Connection", "Database", "check_database_url"]
 

@@ -14,6 +14,7 @@ import psycopg
 import psycopg_pool
 from psycopg import errors as pgerrors
 
+from mission_control.errors import first_line
 from mission_control.store.errors import (
     JournalUnavailable,
     RecordNotFound,
@@ -23,7 +24,7 @@ from mission_control.store.errors import (
 )
 from mission_control.store.schema import required_version
 
-__all__ = ["first_line", "translate_errors"]
+__all__ = ["translate_errors"]
 
 # How long a caller should wait before trying again after the database went away.
 _RETRY_AFTER_SECONDS = 1.0
@@ -62,9 +63,3 @@ def translate_errors(action: str) -> Iterator[None]:
         raise StoreRejected(f"could not {action}: {first_line(exc)}") from exc
     except psycopg.Error as exc:
         raise StoreError(f"could not {action}: {first_line(exc)}") from exc
-
-
-def first_line(exc: BaseException) -> str:
-    """The first line of an exception's message (libpq adds context lines), or its type."""
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

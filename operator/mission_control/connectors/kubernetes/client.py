@@ -8,6 +8,10 @@ model layer would build every field of every object, and it decodes logs strictl
 byte of invalid UTF-8 in a container's output would fail the call. Errors are translated
 once, by :mod:`~mission_control.connectors.kubernetes.errors`.
 
+Over 400 lines on purpose: one class whose methods are one API call each over the same
+plumbing (threads, timeouts, paging, identity, error translation); splitting the class would
+spread that plumbing over several modules.
+
 Impersonation (``Impersonate-User``) is per call. Each identity gets its own cached API
 client whose default headers are fixed at creation, so one call's identity can never leak
 into a concurrent call made for another identity.
