@@ -19,14 +19,13 @@ from mission_control.connectors.proxmox import ProxmoxConnector
 from mission_control.inventory import Inventory, InventoryItem
 from mission_control.inventory.model import Observation, SourceName
 from mission_control.inventory.sources import Collected
-from mission_control.settings import KubernetesSettings, PrometheusSettings
+from mission_control.settings import KubernetesSettings
 from mission_control.tools.base import ToolContext
 from mission_control.tools.registry import default_registry, invoke
 from tests.controlplane.launcher import Cluster
 from tests.fakes.argocd import FakeArgoCD, application
 from tests.fakes.server import Reply
 from tests.fixtures.kubelet import KubeletNode
-from tests.fixtures.prometheus import RunningPrometheus
 
 METADATA = """
 items:
@@ -133,15 +132,6 @@ async def kubernetes(controlplane: Cluster) -> AsyncIterator[KubernetesConnector
     connector = KubernetesConnector.from_settings(
         KubernetesSettings(kubeconfig=controlplane.kubeconfig)
     )
-    yield connector
-    await connector.aclose()
-
-
-@pytest.fixture
-async def prometheus_connector(
-    prometheus: RunningPrometheus,
-) -> AsyncIterator[PrometheusConnector]:
-    connector = PrometheusConnector.from_settings(PrometheusSettings(url=prometheus.url))
     yield connector
     await connector.aclose()
 
