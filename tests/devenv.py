@@ -66,15 +66,7 @@ def main() -> int:
             database_url = postgres.url
             _say(f"local PostgreSQL up: {database_url}")
 
-        cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(ROOT / "crds"))
-        cluster.kubectl(
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            "crd/tasks.missioncontrol.dev",
-            "crd/taskruns.missioncontrol.dev",
-            "crd/toolpolicies.missioncontrol.dev",
-        )
+        cluster.install_crds(ROOT / "crds")
         _say("CRDs and the approval admission policy installed")
 
         env = {**os.environ, "DATABASE_URL": database_url, "KUBECONFIG": str(cluster.kubeconfig)}

@@ -90,6 +90,18 @@ class Cluster:
             )
         return result
 
+    def install_crds(self, directory: Path) -> None:
+        """Server-side apply everything in ``directory`` and wait until the CRDs are Established."""
+        self.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(directory))
+        self.kubectl(
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            "crd/tasks.missioncontrol.dev",
+            "crd/taskruns.missioncontrol.dev",
+            "crd/toolpolicies.missioncontrol.dev",
+        )
+
 
 @dataclass
 class LocalControlPlane:
