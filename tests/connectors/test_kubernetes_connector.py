@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mission_control.connectors import kubernetes as kubernetes_module
 from mission_control.connectors.errors import (
     ConnectorAuthError,
     ConnectorForbidden,
@@ -20,6 +19,7 @@ from mission_control.connectors.errors import (
     ConnectorUnavailable,
 )
 from mission_control.connectors.kubernetes import KubernetesConnector
+from mission_control.connectors.kubernetes import client as kubernetes_client
 from mission_control.settings import KubernetesSettings
 from tests.controlplane.launcher import Cluster
 from tests.fixtures.kubelet import KubeletNode
@@ -233,6 +233,6 @@ async def test_lists_follow_continue_tokens_across_pages(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     apply(controlplane, k8s_namespace, *(deployment(f"web-{i}") for i in range(5)))
-    monkeypatch.setattr(kubernetes_module, "PAGE_SIZE", 2)
+    monkeypatch.setattr(kubernetes_client, "PAGE_SIZE", 2)
     names = sorted(d.name for d in await connector.list_deployments(k8s_namespace))
     assert names == [f"web-{i}" for i in range(5)]
