@@ -48,8 +48,7 @@ system-deps: ## install python3-venv, PostgreSQL and Prometheus from Debian pack
 
 install: $(STAMP) system-deps ## Python deps into .venv, PostgreSQL and Prometheus packages
 
-lock: ## re-resolve requirements.lock and requirements-dev.lock (needs network)
-	@test -x $(BIN)/pip-compile || $(BIN)/pip install --quiet pip-tools
+lock: $(STAMP) ## re-resolve requirements.lock and requirements-dev.lock (needs network)
 	$(BIN)/pip-compile $(LOCK_FLAGS) --upgrade --output-file requirements.lock pyproject.toml
 	$(BIN)/pip-compile $(LOCK_FLAGS) --upgrade --extra dev --output-file requirements-dev.lock \
 		pyproject.toml

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from mission_control.connectors import Connectors
 from mission_control.connectors.errors import ConnectorRequestError
 from mission_control.connectors.prometheus import PrometheusConnector
-from mission_control.tools.base import InvalidToolArguments, ToolContext
+from mission_control.tools.base import InvalidToolArguments
 from mission_control.tools.registry import default_registry, invoke
 from tests.fixtures.prometheus import RunningPrometheus
+from tests.tools.helpers import context_with
 
 pytestmark = pytest.mark.prometheus
-
-
-def context(connector: PrometheusConnector) -> ToolContext:
-    return ToolContext(connectors=Connectors(prometheus=connector))
 
 
 async def test_instant_query_returns_one_row_per_series(
@@ -23,7 +19,9 @@ async def test_instant_query_returns_one_row_per_series(
 ) -> None:
     tool = default_registry().get("query_prometheus")
     output = await invoke(
-        tool, {"query": "mc_test_temperature_celsius"}, context(prometheus_connector)
+        tool,
+        {"query": "mc_test_temperature_celsius"},
+        context_with(prometheus=prometheus_connector),
     )
     lines = output.text.splitlines()
     assert lines[0].startswith("2 series at ")
@@ -42,16 +40,22 @@ async def test_aggregations_and_scalars_render_compactly(
 ) -> None:
     tool = default_registry().get("query_prometheus")
     summed = await invoke(
-        tool, {"query": "sum(mc_test_temperature_celsius)"}, context(prometheus_connector)
+        tool,
+        {"query": "sum(mc_test_temperature_celsius)"},
+        context_with(prometheus=prometheus_connector),
     )
     assert summed.text.splitlines()[1:] == ["VALUE  SERIES", "40.5   {}"]
-    scalar = await invoke(tool, {"query": "scalar(vector(2) * 3)"}, context(prometheus_connector))
+    scalar = await invoke(
+        tool, {"query": "scalar(vector(2) * 3)"}, context_with(prometheus=prometheus_connector)
+    )
     assert scalar.text.startswith("scalar: 6 at ")
 
 
 async def test_empty_result_says_so(prometheus_connector: PrometheusConnector) -> None:
     tool = default_registry().get("query_prometheus")
-    output = await invoke(tool, {"query": "mc_test_no_such_metric"}, context(prometheus_connector))
+    output = await invoke(
+        tool, {"query": "mc_test_no_such_metric"}, context_with(prometheus=prometheus_connector)
+    )
     assert output.text == "no series match (empty result)"
 
 
@@ -60,7 +64,9 @@ async def test_bad_promql_hands_back_prometheus_error(
 ) -> None:
     tool = default_registry().get("query_prometheus")
     with pytest.raises(ConnectorRequestError) as caught:
-        await invoke(tool, {"query": "sum(rate(up[5m]"}, context(prometheus_connector))
+        await invoke(
+            tool, {"query": "sum(rate(up[5m]"}, context_with(prometheus=prometheus_connector)
+        )
     message = str(caught.value)
     assert "rejected the query (bad_data)" in message
     assert "unclosed left parenthesis" in message
@@ -77,7 +83,7 @@ async def test_range_query_summarises_each_series(
             "duration_minutes": 5,
             "step_seconds": 1,
         },
-        context(prometheus_connector),
+        context_with(prometheus=prometheus_connector),
     )
     head, columns, row = output.text.splitlines()
     assert head.endswith("step 1s")
@@ -95,7 +101,7 @@ async def test_range_query_rejects_too_many_points_before_asking(
         await invoke(
             tool,
             {"query": "up", "duration_minutes": 10080, "step_seconds": 1},
-            context(prometheus_connector),
+            context_with(prometheus=prometheus_connector),
         )
 
 
@@ -104,6 +110,6 @@ async def test_range_query_picks_a_step_when_none_is_given(
 ) -> None:
     tool = default_registry().get("query_prometheus_range")
     output = await invoke(
-        tool, {"query": "up", "duration_minutes": 60}, context(prometheus_connector)
+        tool, {"query": "up", "duration_minutes": 60}, context_with(prometheus=prometheus_connector)
     )
     assert output.text.splitlines()[0].endswith("step 15s")
