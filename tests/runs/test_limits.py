@@ -26,9 +26,11 @@ from mission_control.runs.limits import (
          EffectiveLimits(max_steps=5, timeout_seconds=60)),
         (Limits(max_tokens=1000, max_cost_usd=Decimal("0.50")),
          Budgets(max_tokens_per_run=500, max_cost_usd_per_run=Decimal("1.00")),
-         EffectiveLimits(max_tokens=500, max_cost_usd=Decimal("0.50"))),
+         EffectiveLimits(max_tokens=500, max_cost_usd=Decimal("0.50"),
+                         tokens_limit="maxTokensPerRun")),
         (None, Budgets(max_tokens_per_run=700, max_cost_usd_per_run=Decimal("0.10")),
-         EffectiveLimits(max_tokens=700, max_cost_usd=Decimal("0.10"))),
+         EffectiveLimits(max_tokens=700, max_cost_usd=Decimal("0.10"),
+                         tokens_limit="maxTokensPerRun", cost_limit="maxCostUSDPerRun")),
         (Limits(max_tokens=300), Budgets(max_tokens_per_day=9000,
                                          max_cost_usd_per_day=Decimal("5")),
          EffectiveLimits(max_tokens=300, max_tokens_per_day=9000,
@@ -39,6 +41,13 @@ def test_effective_limits_are_the_stricter_of_task_and_policy(
     limits: Limits | None, budgets: Budgets | None, want: EffectiveLimits
 ) -> None:
     assert effective(limits, budgets) == want
+
+
+def test_a_policy_budget_that_binds_is_named_as_the_policy_writes_it() -> None:
+    limits = effective(Limits(max_tokens=1000), Budgets(max_tokens_per_run=500))
+
+    with pytest.raises(LimitExceeded, match=r"^maxTokensPerRun 500 reached: 512 tokens"):
+        check(limits, Spent(tokens=512))
 
 
 def test_without_max_steps_a_run_still_stops() -> None:

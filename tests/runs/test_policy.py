@@ -14,17 +14,16 @@ from mission_control.runs.policy import (
     Decision,
     Grant,
     NamespacePolicy,
-    NamespaceSelector,
     Risk,
     Rule,
     RunScope,
-    SelectorRequirement,
     ToolCall,
     ToolFamily,
     decide,
     stricter,
     sync_risk,
 )
+from mission_control.runs.selectors import NamespaceSelector, SelectorRequirement
 
 ALL_TOOLS = frozenset(
     {

@@ -33,15 +33,14 @@ from mission_control.runs.policy import (
     Decision,
     Grant,
     NamespacePolicy,
-    NamespaceSelector,
     Rule,
     RunScope,
-    SelectorRequirement,
     ToolCall,
     decide,
     sync_risk,
 )
 from mission_control.runs.prompt import system_prompt
+from mission_control.runs.selectors import NamespaceSelector, SelectorRequirement
 from mission_control.runs.status import (
     Pending,
     RunReason,

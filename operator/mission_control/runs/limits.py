@@ -31,7 +31,12 @@ class LimitExceeded(PermanentError):
 
 @dataclass(frozen=True)
 class EffectiveLimits:
-    """The limits a run obeys; None is no limit. ``timeout_seconds`` counts active time."""
+    """The limits a run obeys; None is no limit. ``timeout_seconds`` counts active time.
+
+    ``tokens_limit`` and ``cost_limit`` name the field that set the per-run limit (the Task's
+    ``maxTokens``/``maxCostUSD`` or the policy's ``maxTokensPerRun``/``maxCostUSDPerRun``), so a
+    message points at what the user wrote.
+    """
 
     max_steps: int = DEFAULT_MAX_STEPS
     timeout_seconds: int | None = None
@@ -39,6 +44,8 @@ class EffectiveLimits:
     max_cost_usd: Decimal | None = None
     max_tokens_per_day: int | None = None
     max_cost_usd_per_day: Decimal | None = None
+    tokens_limit: str = "maxTokens"
+    cost_limit: str = "maxCostUSD"
 
 
 @dataclass(frozen=True)
@@ -56,13 +63,21 @@ def effective(limits: Limits | None, budgets: Budgets | None) -> EffectiveLimits
     """The stricter of the Task's limits and the policy's budgets."""
     task = limits or Limits()
     policy = budgets or Budgets()
+    tokens, tokens_limit = _smaller(
+        (task.max_tokens, "maxTokens"), (policy.max_tokens_per_run, "maxTokensPerRun")
+    )
+    cost, cost_limit = _smaller(
+        (task.max_cost_usd, "maxCostUSD"), (policy.max_cost_usd_per_run, "maxCostUSDPerRun")
+    )
     return EffectiveLimits(
         max_steps=task.max_steps or DEFAULT_MAX_STEPS,
         timeout_seconds=task.timeout_seconds,
-        max_tokens=_smaller(task.max_tokens, policy.max_tokens_per_run),
-        max_cost_usd=_smaller(task.max_cost_usd, policy.max_cost_usd_per_run),
+        max_tokens=tokens,
+        max_cost_usd=cost,
         max_tokens_per_day=policy.max_tokens_per_day,
         max_cost_usd_per_day=policy.max_cost_usd_per_day,
+        tokens_limit=tokens_limit,
+        cost_limit=cost_limit,
     )
 
 
@@ -70,8 +85,8 @@ def check(limits: EffectiveLimits, spent: Spent) -> None:
     """Raise :class:`LimitExceeded` if another LLM request would go past a limit."""
     checks: list[tuple[str, int | Decimal, int | Decimal | None, str]] = [
         ("maxSteps", spent.steps, limits.max_steps, "steps"),
-        ("maxTokens", spent.tokens, limits.max_tokens, "tokens used by this run"),
-        ("maxCostUSD", spent.cost_usd, limits.max_cost_usd, "USD spent by this run"),
+        (limits.tokens_limit, spent.tokens, limits.max_tokens, "tokens used by this run"),
+        (limits.cost_limit, spent.cost_usd, limits.max_cost_usd, "USD spent by this run"),
         ("maxTokensPerDay", spent.day_tokens, limits.max_tokens_per_day, "tokens used today"),
         ("maxCostUSDPerDay", spent.day_cost_usd, limits.max_cost_usd_per_day, "USD spent today"),
     ]
@@ -84,9 +99,8 @@ def _show(value: int | Decimal) -> str:
     return format(value, "f") if isinstance(value, Decimal) else str(value)
 
 
-def _smaller(first: _N | None, second: _N | None) -> _N | None:
-    if first is None:
-        return second
-    if second is None:
-        return first
-    return min(first, second)
+def _smaller(task: tuple[_N | None, str], policy: tuple[_N | None, str]) -> tuple[_N | None, str]:
+    # The Task's limit wins ties: it is the one closer to the run.
+    if policy[0] is None or (task[0] is not None and task[0] <= policy[0]):
+        return task
+    return policy

@@ -1,15 +1,14 @@
 """The policy decision for one tool call: allow, hold for approval, deny, or preview.
 
-Order (see ``docs/architecture.md``): the Task's tools; the ClusterToolPolicies' grants (Kubernetes
+Order: the Task's tools; the ClusterToolPolicies' grants (Kubernetes
 tools need none); the namespace policy's ``targetNamespaces`` for Kubernetes tools; the Argo CD
 application against the granting cluster grants' and the namespace policy's
 ``targetApplications``; then the action: the strictest matching cluster rule is a floor, the
 namespace policy's first matching rule (else its default for the tool's risk) is raised to that
 floor. A dry run turns an allowed mutating call into a preview.
 
-Namespace selectors of grants are evaluated here from the run namespace's labels (``matchLabels``
-and ``matchExpressions``, Kubernetes semantics: an empty selector selects every namespace), so the
-caller only passes the labels it read once.
+Namespace selectors of grants are evaluated here from the run namespace's labels (see
+:mod:`~mission_control.runs.selectors`), so the caller only passes the labels it read once.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from fnmatch import fnmatchcase
 from typing import Any, Literal
 
 from mission_control.resources.toolpolicy import Action
+from mission_control.runs.selectors import NamespaceSelector
 
 __all__ = [
     "BUILT_IN",
@@ -32,7 +32,6 @@ __all__ = [
     "Risk",
     "Rule",
     "RunScope",
-    "SelectorRequirement",
     "ToolCall",
     "ToolFamily",
     "Verdict",
@@ -97,36 +96,6 @@ class NamespacePolicy:
 
 
 @dataclass(frozen=True)
-class SelectorRequirement:
-    """One ``matchExpressions`` entry: operator In, NotIn, Exists or DoesNotExist."""
-
-    key: str
-    operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
-    values: tuple[str, ...] = ()
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        if self.operator == "Exists":
-            return self.key in labels
-        if self.operator == "DoesNotExist":
-            return self.key not in labels
-        present = self.key in labels and labels[self.key] in self.values
-        return present if self.operator == "In" else not present
-
-
-@dataclass(frozen=True)
-class NamespaceSelector:
-    """A Kubernetes label selector over namespaces; empty selects every namespace."""
-
-    match_labels: Mapping[str, str] = field(default_factory=dict)
-    match_expressions: tuple[SelectorRequirement, ...] = ()
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        return all(labels.get(k) == v for k, v in self.match_labels.items()) and all(
-            requirement.matches(labels) for requirement in self.match_expressions
-        )
-
-
-@dataclass(frozen=True)
 class Grant:
     """Namespaces selected by ``namespaces`` may use ``tools`` (globs) on those applications."""
 
@@ -157,7 +126,11 @@ class RunScope:
 
 @dataclass(frozen=True)
 class ToolCall:
-    """One call the model asked for; ``risk`` comes from the code, never from the model."""
+    """One call the model asked for; ``risk`` comes from the code, never from the model.
+
+    ``family`` is the tool's connector when it is ``kubernetes`` or ``argocd``, else ``other``;
+    :data:`TARGET_ARGUMENTS` says which argument names the call's target in each family.
+    """
 
     tool: str
     risk: Risk
@@ -286,7 +259,8 @@ def _action(
     verdict: Verdict = "Preview" if preview and action == "Allow" else action
     words = {
         "Allow": "allowed",
-        "RequireApproval": "held for approval",
+        "RequireApproval": "held for approval"
+        + (" (dry run: previewed once approved)" if preview else ""),
         "Deny": "denied",
         "Preview": "previewed (dry run)",
     }[verdict]
