@@ -67,6 +67,8 @@ CASES: list[ApprovalCase] = [
      "dana", "Approved", ("erin",), ["self-approval"]),
     ("four-eyes without a recorded creator fails closed", [approve("erin")], [], 1, True, None,
      "Waiting", (), ["creator unknown"]),
+    ("four-eyes: the creator may still reject", [reject("dana")], [], 1, True, "dana",
+     "Rejected", (), []),
     ("a reject from an approver rejects", [reject("alice")], [ALICE], 1, False, None,
      "Rejected", (), []),
     ("a reject beats a reached quorum", [approve("alice"), reject("bob")], [], 1, False, None,

@@ -94,8 +94,9 @@ def evaluate(
     """Apply the valid entries for ``pending``; entries for other calls are not looked at.
 
     ``approvers`` is the namespace policy's list joined with the cluster policies'; empty means
-    anyone who may edit the TaskRun. With ``forbid_self_approval`` and no recorded creator no
-    entry counts (fail closed). A valid approver counts once, in the order of ``entries``.
+    anyone who may edit the TaskRun. With ``forbid_self_approval`` the creator's approvals do not
+    count, and without a recorded creator no approval counts (fail closed); rejections do.
+    A valid approver counts once, in the order of ``entries``.
     """
     counted: list[ApprovalEntry] = []
     ignored: list[IgnoredApproval] = []
@@ -142,7 +143,8 @@ def _invalid(
         return "wrong digest"
     if approvers and not any(_is(entry, approver) for approver in approvers):
         return "not an approver"
-    if forbid_self_approval:
+    # Four-eyes limits approving; the creator may still reject (it only narrows what runs).
+    if forbid_self_approval and entry.decision == "Approve":
         if creator is None:
             return "creator unknown"
         if entry.by == creator:

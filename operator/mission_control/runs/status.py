@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from mission_control.resources.common import Condition, ConditionStatus
+from mission_control.runs.policy import Risk
 
 __all__ = [
     "ARGUMENTS_MAX_BYTES",
@@ -159,7 +160,7 @@ class Pending:
 
     tool_call_id: str
     tool: str
-    risk: Literal["READ_ONLY", "SAFE_MUTATE", "DESTRUCTIVE"]
+    risk: Risk
     arguments_json: str
     args_digest: str
     requested_at: datetime
