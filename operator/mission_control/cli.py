@@ -37,22 +37,43 @@ def sidecar() -> None:
 
 
 @cli.command()
-def migrate() -> None:
-    """Apply the PostgreSQL schema migrations to DATABASE_URL (idempotent, concurrency-safe)."""
+@click.option(
+    "--app-role",
+    metavar="NAME",
+    help="Role of the operator: gets INSERT and SELECT on the audit log, owns nothing "
+    "[default: DATABASE_APP_ROLE].",
+)
+@click.option(
+    "--readonly-role",
+    metavar="NAME",
+    help="Role of the sidecar: gets SELECT only [default: DATABASE_READONLY_ROLE].",
+)
+def migrate(app_role: str | None, readonly_role: str | None) -> None:
+    """Apply the PostgreSQL schema migrations to DATABASE_URL (idempotent, concurrency-safe).
+
+    Run it as the role that owns the schema; the application and read-only roles then get
+    exactly their rights.
+    """
     # Imported here so that the other commands start without loading the database driver.
     import asyncio
 
     from mission_control.store import StoreError, apply_migrations, required_version
 
     url = _database_url()
+    database = load_settings().database
+    app_role = app_role or database.database_app_role
+    readonly_role = readonly_role or database.database_readonly_role
     try:
-        applied = asyncio.run(apply_migrations(url))
+        applied = asyncio.run(apply_migrations(url, app_role=app_role, readonly_role=readonly_role))
     except StoreError as exc:
         click.echo(f"migrate failed: {exc}", err=True)
         sys.exit(1)
     for migration in applied:
         click.echo(f"applied {migration.version:04d}_{migration.name}")
     click.echo(f"schema is at version {required_version()}")
+    for role, rights in ((app_role, "application"), (readonly_role, "read-only")):
+        if role:
+            click.echo(f"granted {rights} rights to role {role}")
 
 
 @cli.group()

@@ -60,6 +60,13 @@ class DatabaseSettings(BaseSettings):
         description="Seconds a query waits for a connection (e.g. during an outage) before "
         "failing with a retryable error.",
     )
+    database_app_role: str | None = Field(
+        default=None,
+        description="Role the operator connects as; `migrate` grants it only what it needs.",
+    )
+    database_readonly_role: str | None = Field(
+        default=None, description="Role the sidecar connects as; `migrate` grants it SELECT only."
+    )
 
 
 class KubernetesSettings(BaseSettings):
