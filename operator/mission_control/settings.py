@@ -22,6 +22,7 @@ from mission_control.errors import ConfigError
 __all__ = [
     "AnthropicSettings",
     "ArgoCDSettings",
+    "AuditSettings",
     "DatabaseSettings",
     "GeminiSettings",
     "KubernetesSettings",
@@ -188,6 +189,25 @@ class OperatorSettings(BaseSettings):
     )
 
 
+class AuditSettings(BaseSettings):
+    """The audit chain's key and the checkpoint of its head outside the database."""
+
+    model_config = _section("MC_AUDIT_")
+    key_file: Path | None = Field(
+        default=None,
+        description="File holding the chain's HMAC key (32+ bytes), e.g. a mounted Secret; "
+        "the database never sees it.",
+    )
+    checkpoint_namespace: str | None = Field(
+        default=None,
+        description="Namespace of the checkpoint ConfigMap (default: the operator's own).",
+    )
+    checkpoint_name: str = Field(
+        default="mission-control-audit-checkpoint",
+        description="ConfigMap holding the chain head (entry id and hash).",
+    )
+
+
 class SidecarSettings(BaseSettings):
     """The read-only HTTP API."""
 
@@ -208,6 +228,7 @@ class Settings:
     gemini: GeminiSettings
     anthropic: AnthropicSettings
     operator: OperatorSettings
+    audit: AuditSettings
     sidecar: SidecarSettings
 
 
@@ -221,6 +242,7 @@ _SECTIONS: dict[str, tuple[type[BaseSettings], str]] = {
     "gemini": (GeminiSettings, "GEMINI_"),
     "anthropic": (AnthropicSettings, "ANTHROPIC_"),
     "operator": (OperatorSettings, "MC_"),
+    "audit": (AuditSettings, "MC_AUDIT_"),
     "sidecar": (SidecarSettings, ""),
 }
 

@@ -15,13 +15,17 @@ Contract:
   append with a caller-chosen ``event_id`` (unique per run) is stored once however often it
   is retried.
 - A tool call's intent is durable before :meth:`ToolCalls.record_intent` returns.
-- ``audit_entries`` rejects UPDATE, DELETE and TRUNCATE in the database itself, and every entry
-  carries the hash of the one before it (:mod:`.audit_chain`).
+- ``audit_entries`` rejects UPDATE, DELETE and TRUNCATE in the database itself (triggers, and
+  grants: :mod:`.roles`), and every entry carries the keyed hash of the one before it
+  (:mod:`.audit_chain`); :meth:`Audit.head` is what a checkpoint outside the database records.
+- Every write the run loop makes is keyed by the caller and safe to retry (:mod:`.keyed`);
+  every jsonb value passes one seam (:mod:`.json_values`).
 - Inventory rows are never deleted: items gone from their source are marked removed.
 """
 
 from mission_control.store.api import Store
 from mission_control.store.audit_chain import GENESIS_HASH, canonical_form, entry_hash
+from mission_control.store.audit_key import AuditKey, require_audit_key
 from mission_control.store.conversation import MESSAGES_KEY
 from mission_control.store.errors import (
     InvalidTransition,
@@ -36,6 +40,7 @@ from mission_control.store.journal import EVENTS_CHANNEL
 from mission_control.store.migrate import apply_migrations, required_version
 from mission_control.store.records import (
     AuditEntry,
+    ChainHead,
     Conversation,
     EventNotice,
     InventoryItem,
@@ -61,6 +66,8 @@ __all__ = [
     "GENESIS_HASH",
     "MESSAGES_KEY",
     "AuditEntry",
+    "AuditKey",
+    "ChainHead",
     "Conversation",
     "EventNotice",
     "InvalidTransition",
@@ -90,5 +97,6 @@ __all__ = [
     "apply_migrations",
     "canonical_form",
     "entry_hash",
+    "require_audit_key",
     "required_version",
 ]

@@ -8,6 +8,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from mission_control.errors import ConfigError
 from mission_control.settings import DatabaseSettings
 from mission_control.store.audit import Audit
+from mission_control.store.audit_key import AuditKey
 from mission_control.store.conversation import build_conversation
 from mission_control.store.database import Database
 from mission_control.store.follow import follow_run
@@ -30,7 +31,7 @@ class Store:
     refuses a database that needs ``mission-control migrate``.
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, audit_key: AuditKey | None = None) -> None:
         self.db = db
         self.journal = Journal(db)
         self.tool_calls = ToolCalls(db)
@@ -39,7 +40,7 @@ class Store:
         self.usage = Usage(db)
         self.runs = Runs(db)
         self.tasks = Tasks(db)
-        self.audit = Audit(db)
+        self.audit = Audit(db, key=audit_key)
         self.inventory = Inventory(db)
 
     @classmethod
@@ -51,17 +52,23 @@ class Store:
         min_size: int = 1,
         max_size: int = 10,
         wait_timeout: float = 10.0,
+        audit_key: AuditKey | None = None,
     ) -> AsyncIterator[Store]:
-        """Connect, check the schema (``SchemaTooOld`` if behind), and close the pool after."""
+        """Connect, check the schema (``SchemaTooOld`` if behind), and close the pool after.
+
+        ``audit_key`` keys the audit chain (see :func:`~.audit_key.require_audit_key`).
+        """
         async with Database.open(
             database_url, min_size=min_size, max_size=max_size, wait_timeout=wait_timeout
         ) as db:
             async with db.connection(action="check the schema version") as conn:
                 await check_schema(conn)
-            yield cls(db)
+            yield cls(db, audit_key=audit_key)
 
     @classmethod
-    def from_settings(cls, settings: DatabaseSettings) -> AbstractAsyncContextManager[Store]:
+    def from_settings(
+        cls, settings: DatabaseSettings, *, audit_key: AuditKey | None = None
+    ) -> AbstractAsyncContextManager[Store]:
         """:meth:`open` with the URL and pool sizes from the settings; no URL is a ConfigError."""
         if settings.database_url is None:
             raise ConfigError("DATABASE_URL: is not set (a libpq URL of the PostgreSQL database)")
@@ -70,6 +77,7 @@ class Store:
             min_size=settings.database_pool_min_size,
             max_size=settings.database_pool_max_size,
             wait_timeout=settings.database_wait_timeout_seconds,
+            audit_key=audit_key,
         )
 
     def follow(
