@@ -26,7 +26,9 @@ def readme_vector() -> tuple[str, str, str]:
     key = re.search(r"^key: `([^`]+)`", section, re.MULTILINE)
     digest = re.search(r"^HMAC-SHA-256: `([0-9a-f]{64})`", section, re.MULTILINE)
     canonical = re.search(r"```json\n(.*?)\n```", section, re.DOTALL)
-    assert key and digest and canonical, "README.md lost its audit test vector"
+    assert key, "README.md lost its audit test vector's key"
+    assert digest, "README.md lost its audit test vector's hash"
+    assert canonical, "README.md lost its audit test vector's canonical form"
     return key[1], canonical[1], digest[1]
 
 
@@ -74,7 +76,7 @@ async def test_a_stored_entry_is_rehashed_from_the_database_alone(database_url: 
             actor_kind="operator",
             action="tool.result",
             target="query_prometheus",
-            details={"value": float("nan"), "ratio": 1e-07, "count": 3, "text": "ünï \\ \"q\""},
+            details={"value": float("nan"), "ratio": 1e-07, "count": 3, "text": 'ünï \\ "q"'},
         )
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
         row = await (
