@@ -191,5 +191,9 @@ async def test_a_retried_journal_append_is_stored_once(through: Through) -> None
     assert retried == again
     assert retried.seq == 1
     assert await t.store.journal.last_seq(t.run_uid) == 1
-    with pytest.raises(StoreRejected, match=r"event id 'step-1/tc-1' .* already used by event 1"):
+    with pytest.raises(
+        StoreRejected,
+        match=r"already used by event 1 .*stored: tool.result \{'n': 1\}; "
+        r"given: tool.result \{'n': 2\}",
+    ):
         await append(2)
