@@ -104,7 +104,7 @@ _KEY_OPTIONAL = click.option(
     help="Do not compare with the checkpoint in Kubernetes (a truncated tail goes unnoticed).",
 )
 def audit_verify(audit_key_optional: bool, no_checkpoint: bool) -> None:
-    """Walk the audit chain and compare it with its checkpoint; exit 1 on any damage."""
+    """Walk the audit hash chain and compare it with its checkpoint; exit 1 on any damage."""
     from mission_control.audit_anchor import verify_audit_chain
 
     async def verify() -> str:
