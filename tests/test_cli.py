@@ -16,6 +16,8 @@ from mission_control.cli import cli
         (["sidecar"], "read-only HTTP API"),
         (["migrate"], "schema migrations"),
         (["audit", "verify"], "hash chain"),
+        (["audit", "checkpoint"], "record its head"),
+        (["migrate"], "--app-role NAME"),
     ],
 )
 def test_every_command_has_help(args: list[str], says: str) -> None:

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from mission_control import __version__
 from mission_control.errors import ConfigError
 from mission_control.settings import load_settings
+
+if TYPE_CHECKING:
+    from mission_control.connectors.audit_checkpoint import AuditCheckpoints
+    from mission_control.store import Store
 
 __all__ = ["main"]
 
@@ -37,22 +44,43 @@ def sidecar() -> None:
 
 
 @cli.command()
-def migrate() -> None:
-    """Apply the PostgreSQL schema migrations to DATABASE_URL (idempotent, concurrency-safe)."""
+@click.option(
+    "--app-role",
+    metavar="NAME",
+    help="Role of the operator: gets INSERT and SELECT on the audit log, owns nothing "
+    "[default: DATABASE_APP_ROLE].",
+)
+@click.option(
+    "--readonly-role",
+    metavar="NAME",
+    help="Role of the sidecar: gets SELECT only [default: DATABASE_READONLY_ROLE].",
+)
+def migrate(app_role: str | None, readonly_role: str | None) -> None:
+    """Apply the PostgreSQL schema migrations to DATABASE_URL (idempotent, concurrency-safe).
+
+    Run it as the role that owns the schema; the application and read-only roles then get
+    exactly their rights.
+    """
     # Imported here so that the other commands start without loading the database driver.
     import asyncio
 
     from mission_control.store import StoreError, apply_migrations, required_version
 
     url = _database_url()
+    database = load_settings().database
+    app_role = app_role or database.app_role
+    readonly_role = readonly_role or database.readonly_role
     try:
-        applied = asyncio.run(apply_migrations(url))
+        applied = asyncio.run(apply_migrations(url, app_role=app_role, readonly_role=readonly_role))
     except StoreError as exc:
         click.echo(f"migrate failed: {exc}", err=True)
         sys.exit(1)
     for migration in applied:
         click.echo(f"applied {migration.version:04d}_{migration.name}")
     click.echo(f"schema is at version {required_version()}")
+    for role, rights in ((app_role, "application"), (readonly_role, "read-only")):
+        if role:
+            click.echo(f"granted {rights} rights to role {role}")
 
 
 @cli.group()
@@ -60,35 +88,129 @@ def audit() -> None:
     """Inspect the tamper-evident audit trail."""
 
 
+_KEY_OPTIONAL = click.option(
+    "--audit-key-optional",
+    is_flag=True,
+    help="Go on without MC_AUDIT_KEY_FILE: the chain is then plain SHA-256, which anyone "
+    "with write access to the database can recompute.",
+)
+
+
 @audit.command("verify")
-def audit_verify() -> None:
-    """Walk the audit hash chain; exit 1 and name the first broken link if any."""
+@_KEY_OPTIONAL
+@click.option(
+    "--no-checkpoint",
+    is_flag=True,
+    help="Do not compare with the checkpoint in Kubernetes (a truncated tail goes unnoticed).",
+)
+def audit_verify(audit_key_optional: bool, no_checkpoint: bool) -> None:
+    """Walk the audit hash chain and compare it with its checkpoint; exit 1 on any damage."""
+    from mission_control.wiring.audit_anchor import verify_audit_chain
+
+    async def verify() -> str:
+        async with _audit_context(key_optional=audit_key_optional, anchored=not no_checkpoint) as (
+            store,
+            checkpoints,
+        ):
+            result, recorded = await verify_audit_chain(store, checkpoints)
+        if result.truncated:
+            _fail(f"audit chain truncated: {result.what_differs}")
+        if not result.ok:
+            _fail(f"audit chain broken at entry {result.first_broken_id}: {result.what_differs}")
+        if checkpoints is None:
+            against = "checkpoint not compared"
+        elif recorded is None:
+            against = f"no checkpoint in {checkpoints.where} yet"
+        else:
+            against = f"checkpoint entry {recorded.entry_id} in {checkpoints.where} matches"
+        return f"audit chain intact: {result.checked} entries verified; {against}"
+
+    click.echo(_run_audit("audit verify", verify()))
+
+
+@audit.command("checkpoint")
+@_KEY_OPTIONAL
+def audit_checkpoint(audit_key_optional: bool) -> None:
+    """Verify the chain, then record its head (entry id and hash) in Kubernetes."""
+    from mission_control.wiring.audit_anchor import checkpoint_audit_chain
+
+    async def checkpoint() -> str:
+        async with _audit_context(key_optional=audit_key_optional, anchored=True) as (
+            store,
+            checkpoints,
+        ):
+            if checkpoints is None:  # anchored=True always builds them
+                raise RuntimeError("no checkpoint location")
+            result = await checkpoint_audit_chain(store, checkpoints)
+        if not result.ok:
+            _fail(f"not checkpointed, the audit chain is damaged: {result.what_differs}")
+        if result.head is None:
+            return "audit log is empty: nothing to checkpoint"
+        return (
+            f"audit checkpoint: entry {result.head.entry_id} ({result.head.hash[:12]}...) "
+            f"recorded in {checkpoints.where}"
+        )
+
+    click.echo(_run_audit("audit checkpoint", checkpoint()))
+
+
+class _AuditDamaged(Exception):
+    """The chain failed a check: the message says how; the command exits 1."""
+
+
+def _fail(message: str) -> NoReturn:
+    raise _AuditDamaged(message)
+
+
+@asynccontextmanager
+async def _audit_context(
+    *, key_optional: bool, anchored: bool
+) -> AsyncIterator[tuple[Store, AuditCheckpoints | None]]:
+    """The store with the audit key, and the checkpoint in Kubernetes when ``anchored``."""
+    from mission_control.connectors.audit_checkpoint import AuditCheckpoints
+    from mission_control.connectors.kubernetes import KubernetesConnector
+    from mission_control.store import Store, require_audit_key
+
+    settings = load_settings()
+    url = _database_url()
+    key = require_audit_key(settings.audit, optional=key_optional)
+    kubernetes = KubernetesConnector.from_settings(settings.kubernetes) if anchored else None
+    try:
+        checkpoints = (
+            None
+            if kubernetes is None
+            else AuditCheckpoints.from_settings(kubernetes, settings.audit)
+        )
+        async with Store.open(
+            url,
+            min_size=1,
+            max_size=1,
+            wait_timeout=settings.database.wait_timeout_seconds,
+            audit_key=key,
+        ) as store:
+            yield store, checkpoints
+    finally:
+        if kubernetes is not None:
+            await kubernetes.aclose()
+
+
+def _run_audit(command: str, work: Coroutine[Any, Any, str]) -> str:
+    """Run an audit command's work; damage and failures end in one line and exit 1."""
     import asyncio  # see migrate
     import logging
 
-    from mission_control.store import Store, StoreError, VerifyResult
+    from mission_control.connectors.errors import ConnectorError
+    from mission_control.store import StoreError
 
-    url = _database_url()
-    wait_timeout = load_settings().database.wait_timeout_seconds
     # The pool logs each failed connection attempt; a one-shot command states the cause once.
     logging.getLogger("psycopg.pool").setLevel(logging.CRITICAL)
-
-    async def verify() -> VerifyResult:
-        async with Store.open(url, min_size=1, max_size=1, wait_timeout=wait_timeout) as store:
-            return await store.audit.verify()
-
     try:
-        result = asyncio.run(verify())
-    except StoreError as exc:
-        click.echo(f"audit verify failed: {exc}", err=True)
-        sys.exit(1)
-    if not result.ok:
-        click.echo(
-            f"audit chain broken at entry {result.first_broken_id}: {result.what_differs}",
-            err=True,
-        )
-        sys.exit(1)
-    click.echo(f"audit chain intact: {result.checked} entries verified")
+        return asyncio.run(work)
+    except _AuditDamaged as exc:
+        click.echo(str(exc), err=True)
+    except (StoreError, ConnectorError) as exc:
+        click.echo(f"{command} failed: {exc}", err=True)
+    sys.exit(1)
 
 
 def _database_url() -> str:

@@ -22,6 +22,7 @@ from mission_control.errors import ConfigError
 __all__ = [
     "AnthropicSettings",
     "ArgoCDSettings",
+    "AuditSettings",
     "DatabaseSettings",
     "GeminiSettings",
     "KubernetesSettings",
@@ -59,6 +60,13 @@ class DatabaseSettings(BaseSettings):
         gt=0,
         description="Seconds a query waits for a connection (e.g. during an outage) before "
         "failing with a retryable error.",
+    )
+    app_role: str | None = Field(
+        default=None,
+        description="Role the operator connects as; `migrate` grants it only what it needs.",
+    )
+    readonly_role: str | None = Field(
+        default=None, description="Role the sidecar connects as; `migrate` grants it SELECT only."
     )
 
     def require_url(self) -> str:
@@ -194,6 +202,25 @@ class OperatorSettings(BaseSettings):
     )
 
 
+class AuditSettings(BaseSettings):
+    """The audit chain's key and the checkpoint of its head outside the database."""
+
+    model_config = _section("MC_AUDIT_")
+    key_file: Path | None = Field(
+        default=None,
+        description="File holding the chain's HMAC key (32+ bytes), e.g. a mounted Secret; "
+        "the database never sees it.",
+    )
+    checkpoint_namespace: str | None = Field(
+        default=None,
+        description="Namespace of the checkpoint ConfigMap (default: the operator's own).",
+    )
+    checkpoint_name: str = Field(
+        default="mission-control-audit-checkpoint",
+        description="ConfigMap holding the chain head (entry id and hash).",
+    )
+
+
 class SidecarSettings(BaseSettings):
     """The read-only HTTP API."""
 
@@ -214,6 +241,7 @@ class Settings:
     gemini: GeminiSettings
     anthropic: AnthropicSettings
     operator: OperatorSettings
+    audit: AuditSettings
     sidecar: SidecarSettings
 
 
@@ -228,6 +256,7 @@ _SECTIONS: dict[str, type[BaseSettings]] = {
     "anthropic": AnthropicSettings,
     "operator": OperatorSettings,
     "sidecar": SidecarSettings,
+    "audit": AuditSettings,
 }
 
 

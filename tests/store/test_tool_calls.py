@@ -107,12 +107,25 @@ async def test_resolving_an_unknown_call_is_an_error(store: Store) -> None:
         await store.tool_calls.complete(run_uid=run.uid, tool_call_id="tc-9", output_digest="d")
 
 
-async def test_the_same_call_id_cannot_be_recorded_twice(store: Store) -> None:
+async def test_the_same_call_id_is_recorded_once_and_not_for_another_intent(
+    store: Store,
+) -> None:
     run = await create_run(store)
-    await record(store, run.uid)
+    first = await record(store, run.uid)
 
-    with pytest.raises(StoreRejected, match="duplicate key"):
-        await record(store, run.uid)
+    again = await record(store, run.uid)
+    with pytest.raises(StoreRejected, match=r"tool_call_id='tc-1' is already stored"):
+        await store.tool_calls.record_intent(
+            run_uid=run.uid,
+            tool_call_id="tc-1",
+            tool="delete_k8s_pod",
+            risk="DESTRUCTIVE",
+            arguments={},
+            args_digest="sha256:def",
+            decision="Allow",
+        )
+
+    assert again == first
 
 
 async def test_an_intent_for_an_unknown_run_is_refused(store: Store) -> None:

@@ -26,7 +26,9 @@ async def seed(store: Store) -> tuple[str, str]:
         (ops.uid, "ops", "diagnose", "ollama", "mistral", 50, 5, "0", DAY_1),
         (media.uid, "media", "restart", "gemini", "flash", 1000, 100, "0.0011", DAY_2),
     ]
-    for run_uid, namespace, task, provider, model, prompt, completion, cost, at in rows:
+    for n, (run_uid, namespace, task, provider, model, prompt, completion, cost, at) in enumerate(
+        rows
+    ):
         usage = UsageEntry(
             run_uid=run_uid,
             namespace=namespace,
@@ -37,7 +39,7 @@ async def seed(store: Store) -> tuple[str, str]:
             completion_tokens=completion,
             cost_usd=Decimal(cost),
         )
-        await store.usage.record(usage, at=at)
+        await store.usage.record(usage, key=f"request-{n}", at=at)
     return ops.uid, media.uid
 
 
@@ -99,6 +101,7 @@ async def test_usage_links_to_the_recorded_request(store: Store) -> None:
     run = await create_run(store)
     request_id = await store.llm.record_request(
         run_uid=run.uid,
+        key="step-1",
         step=1,
         provider="ollama",
         model="mistral",
@@ -124,7 +127,8 @@ async def test_usage_links_to_the_recorded_request(store: Store) -> None:
             prompt_tokens=3,
             completion_tokens=1,
             request_id=request_id,
-        )
+        ),
+        key="step-1",
     )
 
     assert (await store.usage.run_total(run.uid)).total_tokens == 4

@@ -15,12 +15,16 @@ Contract:
   append with a caller-chosen ``event_id`` (unique per run) is stored once however often it
   is retried.
 - A tool call's intent is durable before :meth:`ToolCalls.record_intent` returns.
-- ``audit_entries`` rejects UPDATE, DELETE and TRUNCATE in the database itself, and every entry
-  carries the hash of the one before it (:mod:`.audit_chain`).
+- ``audit_entries`` rejects UPDATE, DELETE and TRUNCATE in the database itself (triggers, and
+  grants: :mod:`.roles`), and every entry carries the keyed hash of the one before it
+  (:mod:`.audit_chain`); :meth:`Audit.head` is what a checkpoint outside the database records.
+- Every write the run loop makes is keyed by the caller and safe to retry (:mod:`.keyed`);
+  every jsonb value passes one seam (:mod:`.json_values`).
 - Inventory rows are never deleted: items gone from their source are marked removed.
 """
 
 from mission_control.store.api import Store
+from mission_control.store.audit_key import AuditKey, require_audit_key
 from mission_control.store.conversation import MESSAGES_KEY
 from mission_control.store.errors import (
     InvalidTransition,
@@ -35,6 +39,7 @@ from mission_control.store.journal import EVENTS_CHANNEL
 from mission_control.store.migrate import apply_migrations
 from mission_control.store.records import (
     AuditEntry,
+    ChainHead,
     Conversation,
     EventNotice,
     InventoryKind,
@@ -60,6 +65,8 @@ __all__ = [
     "EVENTS_CHANNEL",
     "MESSAGES_KEY",
     "AuditEntry",
+    "AuditKey",
+    "ChainHead",
     "Conversation",
     "EventNotice",
     "InvalidTransition",
@@ -87,5 +94,6 @@ __all__ = [
     "UsageTotal",
     "VerifyResult",
     "apply_migrations",
+    "require_audit_key",
     "required_version",
 ]

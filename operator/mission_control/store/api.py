@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from mission_control.settings import DatabaseSettings
 from mission_control.store.audit import Audit
+from mission_control.store.audit_key import AuditKey
 from mission_control.store.conversation import build_conversation
 from mission_control.store.database import Database
 from mission_control.store.follow import follow_run
@@ -29,7 +30,7 @@ class Store:
     refuses a database that needs ``mission-control migrate``.
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, audit_key: AuditKey | None = None) -> None:
         self.db = db
         self.journal = Journal(db)
         self.tool_calls = ToolCalls(db)
@@ -38,7 +39,7 @@ class Store:
         self.usage = TokenUsage(db)
         self.runs = Runs(db)
         self.tasks = Tasks(db)
-        self.audit = Audit(db)
+        self.audit = Audit(db, key=audit_key)
         self.inventory = InventoryItems(db)
 
     @classmethod
@@ -50,23 +51,30 @@ class Store:
         min_size: int = 1,
         max_size: int = 10,
         wait_timeout: float = 10.0,
+        audit_key: AuditKey | None = None,
     ) -> AsyncIterator[Store]:
-        """Connect, check the schema (``SchemaTooOld`` if behind), and close the pool after."""
+        """Connect, check the schema (``SchemaTooOld`` if behind), and close the pool after.
+
+        ``audit_key`` keys the audit chain (see :func:`~.audit_key.require_audit_key`).
+        """
         async with Database.open(
             database_url, min_size=min_size, max_size=max_size, wait_timeout=wait_timeout
         ) as db:
             async with db.connection(action="check the schema version") as conn:
                 await check_schema(conn)
-            yield cls(db)
+            yield cls(db, audit_key=audit_key)
 
     @classmethod
-    def from_settings(cls, settings: DatabaseSettings) -> AbstractAsyncContextManager[Store]:
+    def from_settings(
+        cls, settings: DatabaseSettings, *, audit_key: AuditKey | None = None
+    ) -> AbstractAsyncContextManager[Store]:
         """:meth:`open` with the URL and pool sizes from the settings; no URL is a ConfigError."""
         return cls.open(
             settings.require_url(),
             min_size=settings.pool_min_size,
             max_size=settings.pool_max_size,
             wait_timeout=settings.wait_timeout_seconds,
+            audit_key=audit_key,
         )
 
     def follow(

@@ -1,4 +1,4 @@
-"""The audit log: append-only (enforced by triggers) and hash-chained (computed here).
+"""The audit log: append-only (enforced by triggers and grants) and hash-chained (computed here).
 
 Writers serialise on a transaction-scoped advisory lock, take the next id and the chain head
 under it, and insert before releasing it, so chain order is id order and has no forks no
@@ -13,10 +13,16 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from mission_control.store.audit_chain import GENESIS_HASH, ChainChecker, entry_hash
+from mission_control.store.audit_chain import (
+    GENESIS_HASH,
+    ChainChecker,
+    audit_details,
+    entry_hash,
+)
+from mission_control.store.audit_key import AuditKey
 from mission_control.store.database import Database
 from mission_control.store.errors import StoreError
-from mission_control.store.records import ActorKind, AuditEntry, VerifyResult
+from mission_control.store.records import ActorKind, AuditEntry, ChainHead, VerifyResult
 
 __all__ = ["Audit"]
 
@@ -45,10 +51,14 @@ VALUES (%(id)s, %(actor)s, %(actor_kind)s, %(action)s, %(target)s, %(decision)s,
 
 
 class Audit:
-    """Appends to and verifies the tamper-evident audit trail."""
+    """Appends to and verifies the tamper-evident audit trail.
 
-    def __init__(self, db: Database) -> None:
+    With a ``key`` every hash is keyed (HMAC-SHA-256); verify with the same key.
+    """
+
+    def __init__(self, db: Database, *, key: AuditKey | None = None) -> None:
         self._db = db
+        self._key = key
 
     async def append(
         self,
@@ -70,7 +80,8 @@ class Audit:
         ):
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_CHAIN_LOCK_KEY,))
             cursor = await conn.execute(
-                _PREPARE, {"genesis": GENESIS_HASH, "details": Jsonb(dict(details or {}))}
+                _PREPARE,
+                {"genesis": GENESIS_HASH, "details": Jsonb(audit_details(dict(details or {})))},
             )
             head = await cursor.fetchone()
             if head is None:
@@ -91,7 +102,7 @@ class Audit:
                 prev_hash=prev_hash,
                 hash="",
             )
-            entry = dataclasses.replace(unsigned, hash=entry_hash(unsigned))
+            entry = dataclasses.replace(unsigned, hash=entry_hash(unsigned, self._key))
             params = dataclasses.asdict(entry)
             params["details"] = Jsonb(entry.details)
             await conn.execute(_INSERT, params)
@@ -109,9 +120,21 @@ class Audit:
             action="read the audit log",
         )
 
-    async def verify(self) -> VerifyResult:
-        """Walk the whole chain in order and report the first broken link, if any."""
-        checker = ChainChecker()
+    async def head(self) -> ChainHead | None:
+        """The newest entry's id and hash (None while the log is empty), for a checkpoint."""
+        return await self._db.fetch_one(
+            row=ChainHead,
+            query="SELECT id AS entry_id, hash FROM audit_entries ORDER BY id DESC LIMIT 1",
+            action="read the audit chain head",
+        )
+
+    async def verify(self, *, checkpoint: ChainHead | None = None) -> VerifyResult:
+        """Walk the whole chain in order and report the first broken link, if any.
+
+        With a ``checkpoint`` taken earlier, also report a chain that was rewritten up to the
+        checkpointed entry or lost entries at its tail (``truncated``).
+        """
+        checker = ChainChecker(key=self._key, checkpoint=checkpoint)
         after = 0
         while True:
             batch = await self.entries(after_id=after, limit=_VERIFY_BATCH)

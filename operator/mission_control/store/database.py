@@ -12,10 +12,12 @@ from psycopg.abc import Params
 from psycopg.abc import QueryNoTemplate as Query
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow, class_row
+from psycopg.types.json import set_json_dumps
 from psycopg_pool import AsyncConnectionPool
 
 from mission_control.errors import ConfigError, first_line
 from mission_control.store.errors import JournalUnavailable, StoreError
+from mission_control.store.json_values import dumps
 from mission_control.store.translate import translate_errors
 
 __all__ = ["Connection", "Database", "check_database_url"]
@@ -60,6 +62,7 @@ class Database:
             timeout=wait_timeout,
             kwargs={"autocommit": True},
             check=AsyncConnectionPool.check_connection,
+            configure=_configure,
             # Keep trying to reconnect for as long as the operator lives; an outage must end in
             # recovery, not in a pool that gave up.
             reconnect_timeout=365 * 24 * 3600.0,
@@ -132,6 +135,11 @@ class Database:
         async with self.connection(action=action) as conn, conn.transaction():
             cursor = conn.cursor()
             await cursor.executemany(query, params_seq)
+
+
+async def _configure(conn: Connection) -> None:
+    # Every jsonb parameter of this connection goes through the store's one JSON seam.
+    set_json_dumps(dumps, conn)
 
 
 async def _explain_connect_failure(*, url: str, seconds: int) -> None:

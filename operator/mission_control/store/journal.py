@@ -97,7 +97,8 @@ class Journal:
         if not same:
             raise StoreRejected(
                 f"event id {event_id!r} of run {run_uid} is already used by event {seq} "
-                f"({kind}) with other content; give each event its own id"
+                f"with other content (stored: {kind} {_short(stored)}; given: {type} "
+                f"{_short(dict(payload))}); give each event its own id"
             )
         return JournalEvent(
             run_uid=run,
@@ -129,6 +130,11 @@ class Journal:
         if value is None:
             raise RecordNotFound(f"unknown run {run_uid}")
         return int(value)
+
+
+def _short(payload: Any) -> str:
+    text = str(payload)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 async def _append_row(

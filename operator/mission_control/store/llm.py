@@ -8,6 +8,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from mission_control.store.database import Database
+from mission_control.store.keyed import insert_once
 
 __all__ = ["LlmExchanges"]
 
@@ -22,27 +23,37 @@ class LlmExchanges:
         self,
         *,
         run_uid: str,
+        key: str,
         step: int,
         provider: str,
         model: str,
         messages: Sequence[Mapping[str, Any]],
         tools: Sequence[Mapping[str, Any]],
     ) -> int:
-        """Store a request before it is sent; returns its id for the response and usage rows."""
-        value = await self._db.fetch_value(
-            query="INSERT INTO llm_requests (run_uid, step, provider, model, messages, tools) "
-            "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
-            params=(
-                run_uid,
-                step,
-                provider,
-                model,
-                Jsonb([dict(message) for message in messages]),
-                Jsonb([dict(tool) for tool in tools]),
-            ),
-            action="record an LLM request",
+        """Store a request before it is sent; returns its id for the response and usage rows.
+
+        ``key`` is the caller's id for the request, unique per run: a retry with the same key
+        and content returns the id already stored; other content is refused (``StoreRejected``).
+        """
+        row = await insert_once(
+            db=self._db,
+            table="llm_requests",
+            values={
+                "run_uid": run_uid,
+                "request_key": key,
+                "step": step,
+                "provider": provider,
+                "model": model,
+                "messages": Jsonb([dict(message) for message in messages]),
+                "tools": Jsonb([dict(tool) for tool in tools]),
+            },
+            key=("run_uid", "request_key"),
+            conflict_where="request_key",
+            compared=("step", "provider", "model", "messages", "tools"),
+            returning=("id",),
+            what="an LLM request",
         )
-        return int(value)
+        return int(row["id"])
 
     async def record_response(
         self,
@@ -56,21 +67,34 @@ class LlmExchanges:
         prompt_tokens: int = 0,
         completion_tokens: int = 0,
     ) -> int:
-        """Store the response (or the error) to a recorded request; returns its id."""
-        value = await self._db.fetch_value(
-            query="INSERT INTO llm_responses (request_id, run_uid, content, finish_reason, error, "
-            "latency_ms, prompt_tokens, completion_tokens) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-            params=(
-                request_id,
-                run_uid,
-                Jsonb(dict(content)),
-                finish_reason,
-                error,
-                latency_ms,
-                prompt_tokens,
-                completion_tokens,
+        """Store the response (or the error) to a recorded request; returns its id.
+
+        A request has one response: a retry with the same content returns the id already
+        stored; another response to the same request is refused (``StoreRejected``).
+        """
+        row = await insert_once(
+            db=self._db,
+            table="llm_responses",
+            values={
+                "request_id": request_id,
+                "run_uid": run_uid,
+                "content": Jsonb(dict(content)),
+                "finish_reason": finish_reason,
+                "error": error,
+                "latency_ms": latency_ms,
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+            },
+            key=("request_id",),
+            compared=(
+                "run_uid",
+                "content",
+                "finish_reason",
+                "error",
+                "prompt_tokens",
+                "completion_tokens",
             ),
-            action="record an LLM response",
+            returning=("id",),
+            what="an LLM response",
         )
-        return int(value)
+        return int(row["id"])

@@ -13,6 +13,7 @@ from psycopg.rows import TupleRow
 
 from mission_control.store.database import check_database_url
 from mission_control.store.errors import MigrationError, SchemaTooOld
+from mission_control.store.roles import grant_roles
 from mission_control.store.schema import Migration, required_version, shipped_migrations
 from mission_control.store.translate import translate_errors
 
@@ -31,14 +32,22 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 """
 
 
-async def apply_migrations(database_url: str) -> list[Migration]:
-    """Bring the database at ``database_url`` up to date; return the migrations applied now."""
+async def apply_migrations(
+    database_url: str, *, app_role: str | None = None, readonly_role: str | None = None
+) -> list[Migration]:
+    """Bring the database at ``database_url`` up to date; return the migrations applied now.
+
+    Run it as the role that owns the schema. With ``app_role`` and ``readonly_role``, those
+    roles get exactly their rights afterwards (:mod:`~mission_control.store.roles`).
+    """
     check_database_url(database_url)
     with translate_errors("apply migrations"):
         async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
             await conn.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK_KEY,))
             try:
-                return await _apply_pending(conn)
+                applied = await _apply_pending(conn)
+                await grant_roles(conn, app_role=app_role, readonly_role=readonly_role)
+                return applied
             finally:
                 await conn.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK_KEY,))
 

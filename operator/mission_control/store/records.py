@@ -15,6 +15,7 @@ from typing import Any, Literal
 __all__ = [
     "ActorKind",
     "AuditEntry",
+    "ChainHead",
     "Conversation",
     "EventNotice",
     "InventoryKind",
@@ -236,16 +237,30 @@ class AuditEntry:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ChainHead:
+    """The newest entry of the audit chain: what a checkpoint outside the database records."""
+
+    entry_id: int
+    hash: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class VerifyResult:
-    """The outcome of walking the audit chain."""
+    """The outcome of walking the audit chain (and comparing it with a checkpoint, if given).
+
+    ``truncated``: the chain is intact as far as it goes but ends before the checkpointed
+    entry, so entries at its tail were deleted.
+    """
 
     checked: int
     first_broken_id: int | None = None
     what_differs: str = ""
+    head: ChainHead | None = None
+    truncated: bool = False
 
     @property
     def ok(self) -> bool:
-        return self.first_broken_id is None
+        return self.first_broken_id is None and not self.truncated
 
 
 # Inventory

@@ -2,8 +2,9 @@
 
 The intent row is committed before the tool runs, so after a crash a call whose intent is
 recorded but whose outcome is not shows up in :meth:`ToolCalls.open_calls` and is never
-re-executed silently. Resolving a call twice to the same status is a no-op (a retried write
-after a lost acknowledgement); resolving it to a different status is an error.
+re-executed silently. Every write is safe to retry after a lost acknowledgement: recording the
+same intent again, or resolving a call again to the same status and outcome, returns the stored
+record; a different intent under the same id, or a different outcome, is an error.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from psycopg.types.json import Jsonb
 
 from mission_control.store.database import Database
 from mission_control.store.errors import InvalidTransition, RecordNotFound
+from mission_control.store.keyed import insert_once
 from mission_control.store.records import Risk, ToolCallRecord, ToolCallStatus, ToolDefinitionRecord
 
 __all__ = ["ToolCalls", "ToolDefinitions"]
@@ -22,13 +24,8 @@ __all__ = ["ToolCalls", "ToolDefinitions"]
 _COLUMNS = """run_uid, tool_call_id, tool, risk, arguments, args_digest, decision, approver,
 dry_run, status, output_digest, error, started_at, finished_at, duration_ms"""
 
-_INSERT_INTENT = f"""
-INSERT INTO tool_call_records
-    (run_uid, tool_call_id, tool, risk, arguments, args_digest, decision, approver, dry_run)
-VALUES (%(run_uid)s, %(tool_call_id)s, %(tool)s, %(risk)s, %(arguments)s, %(args_digest)s,
-        %(decision)s, %(approver)s, %(dry_run)s)
-RETURNING {_COLUMNS}
-"""
+_COLUMN_NAMES = tuple(name.strip() for name in _COLUMNS.split(","))
+_INTENT_COMPARED = ("tool", "risk", "arguments", "args_digest", "decision", "approver", "dry_run")
 
 _RESOLVE = f"""
 UPDATE tool_call_records
@@ -61,11 +58,16 @@ class ToolCalls:
         approver: str = "",
         dry_run: bool = False,
     ) -> ToolCallRecord:
-        """Commit the intent to call a tool; returns once it is durable."""
-        return await self._db.fetch_returned(
-            row=ToolCallRecord,
-            query=_INSERT_INTENT,
-            params={
+        """Commit the intent to call a tool; returns once it is durable.
+
+        ``tool_call_id`` is the key: a retry with the same intent returns the record already
+        stored (whatever its status by now); a different intent under the same id is refused
+        (``StoreRejected``).
+        """
+        row = await insert_once(
+            db=self._db,
+            table="tool_call_records",
+            values={
                 "run_uid": run_uid,
                 "tool_call_id": tool_call_id,
                 "tool": tool,
@@ -76,8 +78,12 @@ class ToolCalls:
                 "approver": approver,
                 "dry_run": dry_run,
             },
-            action="record a tool call intent",
+            key=("run_uid", "tool_call_id"),
+            compared=_INTENT_COMPARED,
+            returning=_COLUMN_NAMES,
+            what="a tool call intent",
         )
+        return ToolCallRecord(**row)
 
     async def complete(
         self,
@@ -179,7 +185,14 @@ class ToolCalls:
         if current is None:
             raise RecordNotFound(f"no tool call {tool_call_id} in run {run_uid}")
         if current.status == status:
-            return current
+            if (current.output_digest, current.error) == (output_digest, error):
+                return current
+            raise InvalidTransition(
+                f"tool call {tool_call_id} of run {run_uid} is already {status} with "
+                f"output digest {current.output_digest!r} and error {current.error[:80]!r}; "
+                f"it cannot be {status} again with output digest {output_digest!r} and "
+                f"error {error[:80]!r}"
+            )
         raise InvalidTransition(
             f"tool call {tool_call_id} of run {run_uid} is already {current.status}, "
             f"it cannot become {status}"

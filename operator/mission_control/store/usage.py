@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from mission_control.store.database import Database
+from mission_control.store.keyed import insert_once
 from mission_control.store.records import UsageEntry, UsageSum, UsageTotal
 
 __all__ = ["TokenUsage"]
@@ -37,6 +38,18 @@ SELECT {_SUMS} FROM token_usage WHERE namespace = %s AND created_at >= %s AND cr
 """
 _RUN_SUM = f"SELECT {_SUMS} FROM token_usage WHERE run_uid = %s"
 
+# What a retried record must repeat; its time may differ.
+_USAGE_COMPARED = (
+    "request_id",
+    "provider",
+    "model",
+    "namespace",
+    "task",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+)
+
 
 class TokenUsage:
     """Records token usage and answers "how much" questions about it."""
@@ -44,30 +57,36 @@ class TokenUsage:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def record(self, entry: UsageEntry, *, at: dt.datetime | None = None) -> int:
-        """Store the usage of one request (at ``at``, default now); returns the row id."""
-        value = await self._db.fetch_value(
-            query="""
-            INSERT INTO token_usage (run_uid, request_id, provider, model, namespace, task,
-                                     prompt_tokens, completion_tokens, cost_usd, created_at)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, coalesce(%s, now()))
-            RETURNING id
-            """,
-            params=(
-                entry.run_uid,
-                entry.request_id,
-                entry.provider,
-                entry.model,
-                entry.namespace,
-                entry.task,
-                entry.prompt_tokens,
-                entry.completion_tokens,
-                entry.cost_usd,
-                at,
-            ),
-            action="record token usage",
+    async def record(self, entry: UsageEntry, *, key: str, at: dt.datetime | None = None) -> int:
+        """Store the usage of one request (at ``at``, default now); returns the row id.
+
+        ``key`` is the caller's id for this usage, unique per run (e.g. the LLM request's key):
+        a retry with the same key and entry returns the row already stored instead of counting
+        the tokens twice; the same key with another entry is refused (``StoreRejected``).
+        """
+        row = await insert_once(
+            db=self._db,
+            table="token_usage",
+            values={
+                "run_uid": entry.run_uid,
+                "usage_key": key,
+                "request_id": entry.request_id,
+                "provider": entry.provider,
+                "model": entry.model,
+                "namespace": entry.namespace,
+                "task": entry.task,
+                "prompt_tokens": entry.prompt_tokens,
+                "completion_tokens": entry.completion_tokens,
+                "cost_usd": entry.cost_usd,
+                "created_at": at or dt.datetime.now(dt.UTC),
+            },
+            key=("run_uid", "usage_key"),
+            conflict_where="usage_key",
+            compared=_USAGE_COMPARED,
+            returning=("id",),
+            what="token usage",
         )
-        return int(value)
+        return int(row["id"])
 
     async def totals(
         self,
