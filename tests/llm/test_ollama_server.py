@@ -174,6 +174,37 @@ async def test_a_run_loop_gets_the_scripted_turns_in_order(
     ]
 
 
+async def test_repeated_and_overlapping_turns_are_each_answered_exactly(
+    connect: Connect, scripted_model: ScriptedModelFactory
+) -> None:
+    # A token has one successor, so texts sharing words must be cut into distinct tokens.
+    turns = [
+        say("OK"),
+        say("OK"),
+        say("OK OK OK"),
+        call("list_k8s_pods", namespace="ns1"),
+        call("list_k8s_pods", namespace="ns1"),
+        call("list_k8s_pods", namespace="ns11"),
+        say("O"),
+    ]
+    provider = connect(scripted_model(turns=turns))
+    conversation: list[Message] = [UserMessage(content="Go.")]
+    answers = []
+    for _ in turns:
+        response = await provider.complete(messages=conversation, tools=[PODS])
+        answers.append(response.text or response.tool_calls[0].arguments["namespace"])
+        conversation += [
+            response.to_message(),
+            *[
+                ToolResultMessage(tool_call_id=c.id, name=c.name, content="[]")
+                for c in response.tool_calls
+            ],
+            UserMessage(content="Go on."),  # Ollama merges adjacent messages of one role
+        ]
+
+    assert answers == ["OK", "OK", "OK OK OK", "ns1", "ns1", "ns11", "O"]
+
+
 async def test_a_tool_call_written_as_json_text_arrives_as_text_and_is_repaired(
     connect: Connect, scripted_model: ScriptedModelFactory
 ) -> None:

@@ -12,7 +12,8 @@ A test writes the assistant turns it wants, in order::
 
 and a run loop that sends the growing conversation to ``/api/chat`` gets turn *n* as the
 answer to a conversation holding *n* assistant messages so far (tool results in between do not
-count). Turns:
+count; Ollama merges adjacent messages of the same role, so two assistant messages in a row
+count once). Turns:
 
 - :func:`say` -- text, optionally after ``thinking`` (the model then has the ``thinking``
   capability and Ollama returns it in ``message.thinking``);
@@ -162,7 +163,7 @@ def build_scripted_model(
     return ScriptedModel(
         gguf=path,
         template=_template(turns=len(turns), tools=tools, thinking=thinking),
-        parameters={"num_ctx": _CONTEXT},
+        parameters={"num_ctx": _CONTEXT, "num_thread": 1},
         capabilities=capabilities,
     )
 
@@ -204,9 +205,6 @@ class _Vocabulary:
     def control(self, turn: int | None) -> int:
         return self.ids[_OVER if turn is None else f"<|turn_{turn}|>"]
 
-    def free(self, piece: str) -> bool:
-        return _encode(piece) not in self.taken
-
     def claim(self, piece: str) -> int:
         """The token for ``piece`` (found free by :func:`_pieces`), now driving the script."""
         encoded = _encode(piece)
@@ -221,20 +219,37 @@ class _Vocabulary:
 def _pieces(text: str, vocab: _Vocabulary) -> list[str]:
     """``text`` cut into pieces no other scripted text uses (a token has one successor).
 
-    Word-sized pieces first; where one is taken, a shorter then a longer one.
+    Word-sized pieces first; where one is taken, a shorter then a longer one, backtracking when
+    a cut leads nowhere. Fails only for scripts that reuse the same short texts many times.
     """
-    pieces: list[str] = []
-    start = 0
-    while start < len(text):
+    own: set[str] = set()
+    budget = [20_000]
+
+    def cut(start: int) -> list[str] | None:
+        if start == len(text):
+            return []
         match = _CHUNK.match(text, start)
         natural = match.end() if match else len(text)
-        ends = [*range(natural, start, -1), *range(natural + 1, len(text) + 1)]
-        end = next((end for end in ends if vocab.free(text[start:end])), None)
-        if end is None:
-            raise ValueError(f"cannot script {text!r}: every way to cut it is already taken")
-        pieces.append(text[start:end])
-        vocab.taken.add(_encode(text[start:end]))  # not twice within one text either
-        start = end
+        # Single characters last: their byte tokens are all a one-character answer could use.
+        ends = [*range(natural, start + 1, -1), *range(natural + 1, len(text) + 1), start + 1]
+        for end in dict.fromkeys(ends):
+            budget[0] -= 1
+            if budget[0] < 0:
+                return None
+            encoded = _encode(text[start:end])
+            if encoded in vocab.taken or encoded in own:
+                continue
+            own.add(encoded)
+            rest = cut(end)
+            if rest is not None:
+                return [text[start:end], *rest]
+            own.discard(encoded)
+        return None
+
+    pieces = cut(0)
+    if pieces is None:
+        raise ValueError(f"cannot script {text!r}: its pieces are all taken by other turns")
+    vocab.taken |= own
     return pieces
 
 
