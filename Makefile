@@ -76,9 +76,10 @@ pytest: $(STAMP) ## only the tests (PYTEST_ARGS="-m 'not controlplane'" to narro
 
 test: install controlplane ollama lint typecheck imports pytest ## everything CI runs
 
-bench: install controlplane ## benchmarks: journal append throughput/latency, control-plane start-up
+bench: install controlplane ollama ## benchmarks: journal, control-plane start-up, Ollama
 	$(BIN)/python -m bench.journal
 	$(BIN)/python -m bench.controlplane
+	$(BIN)/python -m bench.ollama
 
 clean: ## remove the virtualenv and caches (not the control-plane and Ollama binaries)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .dev
