@@ -64,7 +64,10 @@ def main(argv: list[str]) -> int:
     began = time.monotonic()
     bin_dir = build_ollama()
     print(f"ollama ready in {time.monotonic() - began:.2f}s (cached build check)")
-    starts, creates, firsts, laters = [], [], [], []
+    starts: list[float] = []
+    creates: list[float] = []
+    firsts: list[float] = []
+    laters: list[float] = []
     with tempfile.TemporaryDirectory() as workdir:
         for index in range(rounds):
             server = LocalOllama(workdir=Path(workdir) / str(index), bin_dir=bin_dir)
