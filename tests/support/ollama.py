@@ -13,7 +13,10 @@ running.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -118,6 +121,9 @@ class LocalOllama:
         """Stop the server and its model runners (one process group)."""
         if self._process is not None:
             stop_process(self._process, grace=grace)
+            # A runner outlives a server that died on its own: end whatever is left of the group.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._process.pid, signal.SIGKILL)
             self._process = None
 
     def logs(self, *, lines: int = 40) -> str:
@@ -126,8 +132,6 @@ class LocalOllama:
     def _dead(self) -> str | None:
         if self._process is not None and self._process.poll() is not None:
             return f"ollama exited with code {self._process.returncode}:\n{tail(self.log)}"
-        if self._process is not None and "address already in use" in tail(self.log, lines=5):
-            return "address already in use"
         return None
 
     # -- models ----------------------------------------------------------------------------
