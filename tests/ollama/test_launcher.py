@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.support import ollama as launcher
+from tests.support import processes
 from tests.support.processes import wait_until
 from tests.support.scripted_model import say
 
@@ -31,7 +32,7 @@ def test_a_port_taken_after_it_was_picked_is_retried_on_a_fresh_one(
     tmp_path: Path, taken_port: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     picks = iter([taken_port])
-    real_free_port = launcher.free_port
+    real_free_port = processes.free_port
     monkeypatch.setattr(launcher, "free_port", lambda: next(picks, None) or real_free_port())
 
     with launcher.LocalOllama(workdir=tmp_path / "ollama") as server:
