@@ -1,9 +1,10 @@
 # Mission Control — developer entry points. `make help` lists them.
 #
 #   make dev    local control plane + PostgreSQL (unless KUBECONFIG / DATABASE_URL reach real
-#               ones), CRDs installed, migrations applied; keeps running until Ctrl-C
-#   make test   installs what is missing, builds the control plane if needed, then lint,
-#               type checks, import contracts and every test
+#               ones), CRDs installed, migrations applied; keeps running until Ctrl-C.
+#               MC_DEV_OLLAMA=1 adds a local Ollama serving a scripted example model
+#   make test   installs what is missing, builds the control plane and Ollama if needed, then
+#               lint, type checks, import contracts and every test
 #   make lock   re-resolves the pinned, hashed dependency locks from pyproject.toml
 #
 # Installs come from the locks (requirements.lock for the image, requirements-dev.lock for
@@ -19,7 +20,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps lock dev test lint fmt typecheck imports pytest controlplane crds bench clean
+.PHONY: help install system-deps lock dev test lint fmt typecheck imports pytest controlplane ollama crds bench clean
 LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-find-links \
 	--build-deps-for wheel --build-deps-for editable
 
@@ -35,18 +36,22 @@ $(STAMP): pyproject.toml requirements-dev.lock | system-deps
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
-system-deps: ## install python3-venv, PostgreSQL and Prometheus from Debian packages when absent
+system-deps: ## install python3-venv, PostgreSQL, Prometheus, Ollama's build needs from Debian
 	@missing=""; \
 	$(PYTHON) -c 'import ensurepip' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v prometheus >/dev/null || missing="$$missing prometheus"; \
+	command -v gcc >/dev/null || missing="$$missing gcc"; \
+	command -v g++ >/dev/null || missing="$$missing g++"; \
+	[ -f /usr/include/nlohmann/json.hpp ] || missing="$$missing nlohmann-json3-dev"; \
+	[ -f /usr/include/stb/stb_image.h ] || missing="$$missing libstb-dev"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-install: $(STAMP) system-deps ## Python deps into .venv, PostgreSQL and Prometheus packages
+install: $(STAMP) system-deps ## Python deps into .venv, the Debian packages above
 
 lock: $(STAMP) ## re-resolve requirements.lock and requirements-dev.lock (needs network)
 	$(BIN)/pip-compile $(LOCK_FLAGS) --upgrade --output-file requirements.lock pyproject.toml
@@ -56,11 +61,14 @@ lock: $(STAMP) ## re-resolve requirements.lock and requirements-dev.lock (needs 
 controlplane: ## build etcd, kube-apiserver, kube-controller-manager, kubectl (cached)
 	@bash tests/controlplane/build.sh >/dev/null
 
+ollama: system-deps ## build the Ollama server the tests use (cached; minutes when cold)
+	@bash tests/ollama/build.sh >/dev/null
+
 crds: $(STAMP) ## regenerate crds/*.yaml from operator/mission_control/resources/crds.py
 	$(BIN)/python -m mission_control.resources.crds crds
 	cp crds/*.yaml helm/mission-control/crds/
 
-dev: install controlplane ## run the local environment (see the top of this file)
+dev: install controlplane $(if $(filter 1,$(MC_DEV_OLLAMA)),ollama) ## run the local environment (see the top of this file)
 	$(BIN)/python -m tests.devenv
 
 lint: $(STAMP) ## ruff lint and format check
@@ -80,11 +88,12 @@ imports: $(STAMP) ## import-linter layer contracts
 pytest: $(STAMP) ## only the tests (PYTEST_ARGS="-m 'not controlplane'" to narrow)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test: install controlplane lint typecheck imports pytest ## everything CI runs
+test: install controlplane ollama lint typecheck imports pytest ## everything CI runs
 
-bench: install controlplane ## benchmarks: journal append throughput/latency, control-plane start-up
+bench: install controlplane ollama ## benchmarks: journal, control-plane start-up, Ollama
 	$(BIN)/python -m bench.journal
 	$(BIN)/python -m bench.controlplane
+	$(BIN)/python -m bench.ollama
 
-clean: ## remove the virtualenv and caches (not the control-plane binaries)
+clean: ## remove the virtualenv and caches (not the control-plane and Ollama binaries)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .dev

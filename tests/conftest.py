@@ -12,6 +12,7 @@ pytest_plugins: list[str] = [
     "tests.fixtures.fakes_tools",
     "tests.fixtures.kubelet",
     "tests.fixtures.llm",
+    "tests.fixtures.ollama",
     "tests.fixtures.postgres",
     "tests.fixtures.prometheus",
 ]

@@ -3,6 +3,8 @@
 - Kubernetes: the cluster of the current ``KUBECONFIG`` when it answers, else the local
   control plane (built from source, started on loopback ports).
 - PostgreSQL: ``DATABASE_URL`` when set, else a throwaway local server.
+- With ``MC_DEV_OLLAMA=1``: a local Ollama (built from source) serving ``scripted-example``, a
+  scripted model for trying the product without any LLM -- it is not a language model.
 - Installs the CRDs and the approval admission policy, applies the migrations, writes
   ``.dev/env`` (source it in another shell to use kubectl against the same cluster), and
   keeps everything running until Ctrl-C.
@@ -20,6 +22,7 @@ import time
 from pathlib import Path
 
 from tests.controlplane.launcher import Cluster, LocalControlPlane
+from tests.support.ollama import EXAMPLE_TURNS, LocalOllama
 from tests.support.postgres import LocalPostgres
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,6 +69,15 @@ def main() -> int:
             database_url = postgres.url
             _say(f"local PostgreSQL up: {database_url}")
 
+        ollama_lines: list[str] = []
+        if os.environ.get("MC_DEV_OLLAMA") == "1":
+            ollama = LocalOllama(workdir=DEV / "ollama")
+            stack.callback(ollama.stop)
+            ollama.start()
+            model = ollama.create_scripted(EXAMPLE_TURNS, name="scripted-example")
+            ollama_lines = [f"export OLLAMA_BASE_URL={ollama.url}", f"export OLLAMA_MODEL={model}"]
+            _say(f"local Ollama up at {ollama.url} with {model} (a scripted model, not an LLM)")
+
         cluster.install_crds(ROOT / "crds")
         _say("CRDs and the approval admission policy installed")
 
@@ -79,6 +91,7 @@ def main() -> int:
 
         env_file = DEV / "env"
         lines = [f"export KUBECONFIG={cluster.kubeconfig}", f"export DATABASE_URL={database_url}"]
+        lines += ollama_lines
         if cluster.ca is not None:  # the local control plane: use its own kubectl, same version
             lines.append(f"export PATH={Path(cluster.kubectl_path).parent}:$PATH")
         env_file.write_text("\n".join(lines) + "\n")

@@ -1,0 +1,1 @@
+"""The tests' Ollama server: its Go wrapper module, build script and launcher tests."""
