@@ -14,7 +14,17 @@ import pytest
 import mission_control
 
 PUBLIC_SURFACES: dict[str, set[str]] = {
-    "mission_control.agent": set(),
+    "mission_control.agent": {
+        "AgentLimits",
+        "AgentServices",
+        "ProviderSource",
+        "RunControl",
+        "RunOutcome",
+        "RunReporter",
+        "RunRequest",
+        "drive_run",
+        "report_invalid",
+    },
     "mission_control.connectors": {"ConnectorName", "Connectors", "MISSING_SETTINGS"},
     "mission_control.connectors.kubernetes": {
         "K8sDeployment",
