@@ -89,7 +89,7 @@ async def test_patch_status_rejected_by_the_schema_names_the_object(
 ) -> None:
     apply(crds, k8s_namespace, TASK)
 
-    with pytest.raises(ConnectorRequestError, match="patch status of task .*Unsupported value"):
+    with pytest.raises(ConnectorRequestError, match=r"patch status of task .*Unsupported value"):
         await objects.patch_status(
             "tasks",
             namespace=k8s_namespace,
@@ -127,4 +127,3 @@ async def test_post_event_is_listed_by_kubectl_describe(
     assert "Checked" in described
     assert "all tools known" in described
     assert "Warning" in described
-
