@@ -200,6 +200,11 @@ class OperatorSettings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", validation_alias="LOG_LEVEL"
     )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        validation_alias="LOG_FORMAT",
+        description="Log lines as plain text, or one JSON object per line (for log collectors).",
+    )
 
 
 class AuditSettings(BaseSettings):
