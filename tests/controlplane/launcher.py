@@ -2,8 +2,8 @@
 
 Does what envtest does, with programs built from source by ``build.sh``: etcd,
 kube-apiserver (RBAC, service-account keys, client-certificate authentication) and
-kube-controller-manager (namespace, garbage-collector, deployment, replicaset and
-service-account controllers). There is no scheduler and no kubelet: pods stay Pending
+kube-controller-manager (namespace, garbage-collector, deployment, replicaset, service-account
+and ClusterRole-aggregation controllers). There is no scheduler and no kubelet: pods stay Pending
 unless a test binds them to a node it registers itself.
 
     with LocalControlPlane(workdir=Path("/tmp/cp")) as cp:
@@ -38,6 +38,8 @@ CONTROLLERS = (
     "replicaset-controller",
     "serviceaccount-controller",
     "serviceaccount-token-controller",
+    # Fills the built-in view/edit/admin ClusterRoles, which agents' ServiceAccounts bind to.
+    "clusterrole-aggregation-controller",
 )
 SERVICE_CIDR = "10.96.0.0/16"
 START_TIMEOUT = 120.0
@@ -100,6 +102,7 @@ class Cluster:
             "crd/tasks.missioncontrol.dev",
             "crd/taskruns.missioncontrol.dev",
             "crd/toolpolicies.missioncontrol.dev",
+            "crd/clustertoolpolicies.missioncontrol.dev",
         )
 
 

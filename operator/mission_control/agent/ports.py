@@ -42,7 +42,10 @@ class RunControl(Protocol):
     """The TaskRun as it is now: how people steer the run while it goes."""
 
     def approvals(self) -> Sequence[ApprovalEntry]:
-        """The current ``spec.approvals`` (see :func:`mission_control.runs.resolve.approval_entries`)."""
+        """The current ``spec.approvals``.
+
+        See :func:`mission_control.runs.resolve.approval_entries`.
+        """
         ...
 
     def cancelled(self) -> bool:

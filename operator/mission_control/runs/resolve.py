@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from mission_control.resources.common import ProviderName
 from mission_control.resources.task import TaskSpec
 from mission_control.resources.taskrun import Approval, TaskRunSpec
 from mission_control.resources.toolpolicy import Approver, Budgets, ToolPolicySpec
@@ -92,7 +93,7 @@ def impersonated_user(*, namespace: str, service_account_name: str) -> str:
     return f"system:serviceaccount:{namespace}:{service_account_name}"
 
 
-def model_choice(*, run: TaskRunSpec, task: TaskSpec) -> tuple[str | None, str | None]:
+def model_choice(*, run: TaskRunSpec, task: TaskSpec) -> tuple[ProviderName | None, str | None]:
     """(provider, model) the run asks for; None means the configured default."""
     chosen = run.model or task.model
     if chosen is None:

@@ -1,0 +1,312 @@
+"""The tool calls of one model answer: validate, decide, then deny, hold, preview or run.
+
+At most :attr:`AgentLimits.max_tool_calls_per_step` calls of an answer are looked at; the rest
+are refused with a message. Whatever the model got wrong (a tool that does not exist or is
+not offered, arguments that are not JSON or fail the schema) goes back to it as a tool error,
+counted, and the run goes on. A call that runs records its intent first (write-ahead), then
+its outcome; the model gets the output cut to a bound, the journal keeps the full result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from mission_control.agent.approval import await_decision
+from mission_control.agent.context import RunContext
+from mission_control.errors import MissionControlError
+from mission_control.llm.messages import ToolCall, ToolResultMessage
+from mission_control.runs.approvals import args_digest
+from mission_control.runs.policy import Decision, Risk, ToolFamily, decide, sync_risk
+from mission_control.runs.policy import ToolCall as PolicyCall
+from mission_control.tools import (
+    InvalidToolArguments,
+    Tool,
+    ToolOutcomeUnknown,
+    invoke,
+    preview,
+)
+
+__all__ = ["handle_calls", "record_id"]
+
+
+def record_id(*, step: int, index: int, call: ToolCall) -> str:
+    """The run-unique id of a call: models may reuse their own ids from one answer to the next."""
+    return f"s{step}-{index}-{call.id}"[:64]
+
+
+async def handle_calls(
+    ctx: RunContext, *, step: int, calls: Sequence[ToolCall]
+) -> list[ToolResultMessage]:
+    """Handle every call of one answer; the results go back to the model in order."""
+    limit = ctx.services.limits.max_tool_calls_per_step
+    ctx.status.counters.tool_calls += len(calls)
+    results = [
+        await _handle(ctx, step=step, call=call, rid=record_id(step=step, index=index, call=call))
+        for index, call in enumerate(calls[:limit])
+    ]
+    refused = calls[limit:]
+    if refused:
+        ctx.status.counters.invalid_calls += len(refused)
+        text = (
+            f"refused: at most {limit} tool calls are run per answer and this answer asked for "
+            f"{len(calls)}; the first {limit} were handled. Ask again for the ones that matter."
+        )
+        messages = [
+            ToolResultMessage(tool_call_id=call.id, name=call.name, content=text, is_error=True)
+            for call in refused
+        ]
+        await ctx.recorder.journal(
+            "tool.refused",
+            event_id=f"tool.refused:{step}",
+            payload={"step": step, "refused": len(refused), "limit": limit},
+            messages=messages,
+        )
+        await ctx.recorder.audit(
+            "tool.refused",
+            decision="Deny",
+            details={"step": step, "refused": len(refused), "limit": limit},
+        )
+        results.extend(messages)
+    return results
+
+
+async def _handle(ctx: RunContext, *, step: int, call: ToolCall, rid: str) -> ToolResultMessage:
+    problem = _problem(ctx, call)
+    tool: Tool[Any] | None = None
+    if problem is None:
+        tool = ctx.offered.get(call.name) or ctx.services.registry.get(call.name)
+        try:
+            tool.parse_arguments(call.arguments)
+        except InvalidToolArguments as exc:
+            problem = f"{exc}; fix the arguments and call {call.name} again"
+    if problem is not None or tool is None:
+        ctx.status.counters.invalid_calls += 1
+        return await _answer(
+            ctx, call=call, rid=rid, text=problem or "invalid call", error=True, status="invalid"
+        )
+    risk = _risk(tool, call.arguments)
+    decision = decide(
+        PolicyCall(tool=tool.name, risk=risk, family=_family(tool), arguments=call.arguments),
+        scope=ctx.scope,
+        policy=ctx.request.policy.decision,
+        cluster=ctx.request.cluster_policies,
+    )
+    await _record_decision(ctx, rid=rid, call=call, risk=risk, decision=decision)
+    if decision.verdict == "Deny":
+        await ctx.status.event("ToolDenied", f"{call.name} (tool call {rid}) {decision.reason}")
+        text = f"{decision.reason}. This is final: do not try it another way."
+        return await _answer(ctx, call=call, rid=rid, text=text, error=True, status="denied")
+    approver = ""
+    if decision.verdict == "RequireApproval":
+        outcome = await await_decision(
+            ctx,
+            record_id=rid,
+            tool=tool.name,
+            risk=risk,
+            arguments=call.arguments,
+            decision=decision,
+        )
+        if outcome.rejection is not None:
+            said = f": {outcome.rejection.message}" if outcome.rejection.message else ""
+            text = (
+                f"rejected by {outcome.rejection.by}{said}. The call was not made; do not "
+                "try it another way."
+            )
+            return await _answer(ctx, call=call, rid=rid, text=text, error=True, status="rejected")
+        approver = ",".join(outcome.approved_by)
+    if decision.preview:
+        return await _preview(ctx, call=call, rid=rid, tool=tool, risk=risk, approver=approver)
+    return await _run(ctx, call=call, rid=rid, tool=tool, risk=risk, approver=approver)
+
+
+def _problem(ctx: RunContext, call: ToolCall) -> str | None:
+    """Why the call cannot even be decided, in words for the model; None when it can."""
+    offered = ", ".join(sorted(ctx.offered)) or "none"
+    if call.name not in ctx.services.registry:
+        return f"unknown tool {call.name!r}: there is no such tool; you may call: {offered}"
+    if call.name in ctx.scope.task_tools and call.name not in ctx.offered:
+        why = ctx.services.registry.unavailable(
+            ctx.tools.connectors, inventory=ctx.tools.inventory
+        ).get(call.name, "its backend is not configured")
+        return f"tool {call.name} is unavailable: {why}; you may call: {offered}"
+    if call.arguments_error is not None:
+        return (
+            f"the arguments of {call.name} could not be read: {call.arguments_error}; send one "
+            "JSON object matching the tool's schema"
+        )
+    return None
+
+
+def _risk(tool: Tool[Any], arguments: Mapping[str, Any]) -> Risk:
+    if tool.name == "argocd_sync_app":
+        # The application's own target revision is not known here: any explicit revision
+        # counts as another one (the stricter reading).
+        return sync_risk(arguments, target_revision=None)
+    return tool.risk.value
+
+
+def _family(tool: Tool[Any]) -> ToolFamily:
+    if tool.connector == "kubernetes":
+        return "kubernetes"
+    if tool.connector == "argocd":
+        return "argocd"
+    return "other"
+
+
+async def _record_decision(
+    ctx: RunContext, *, rid: str, call: ToolCall, risk: Risk, decision: Decision
+) -> None:
+    details = {
+        "toolCallId": rid,
+        "tool": call.name,
+        "risk": risk,
+        "arguments": dict(call.arguments),
+        "policy": decision.policy,
+        "reason": decision.reason,
+    }
+    await ctx.recorder.journal(
+        "tool.decision",
+        event_id=f"tool.decision:{rid}",
+        payload={**details, "verdict": decision.verdict},
+    )
+    words = {
+        "Allow": "tool.allowed",
+        "Deny": "tool.denied",
+        "RequireApproval": "tool.held_by_policy",
+        "Preview": "tool.allowed",
+    }
+    await ctx.recorder.audit(
+        words[decision.verdict],
+        decision=decision.verdict,
+        target=f"{call.name} in taskrun {ctx.request.namespace}/{ctx.request.name}",
+        details=details,
+    )
+
+
+async def _preview(
+    ctx: RunContext, *, call: ToolCall, rid: str, tool: Tool[Any], risk: Risk, approver: str
+) -> ToolResultMessage:
+    await _intent(ctx, call=call, rid=rid, risk=risk, decision="Preview", approver=approver)
+    try:
+        said = await preview(tool, call.arguments, ctx.tools)
+    except MissionControlError as exc:
+        await ctx.services.store.tool_calls.fail(
+            run_uid=ctx.request.uid, tool_call_id=rid, error=str(exc)
+        )
+        return await _answer(ctx, call=call, rid=rid, text=str(exc), error=True, status="failed")
+    text = f"dry run: nothing was changed. {said}"
+    await ctx.services.store.tool_calls.complete(
+        run_uid=ctx.request.uid, tool_call_id=rid, output_digest=_digest(text)
+    )
+    await ctx.recorder.audit(
+        "tool.previewed",
+        decision="Preview",
+        outcome="previewed",
+        target=f"{call.name} in taskrun {ctx.request.namespace}/{ctx.request.name}",
+        details={"toolCallId": rid, "preview": said},
+    )
+    return await _answer(ctx, call=call, rid=rid, text=text, error=False, status="previewed")
+
+
+async def _run(
+    ctx: RunContext, *, call: ToolCall, rid: str, tool: Tool[Any], risk: Risk, approver: str
+) -> ToolResultMessage:
+    decision = "Approved" if approver else "Allow"
+    await _intent(ctx, call=call, rid=rid, risk=risk, decision=decision, approver=approver)
+    calls = ctx.services.store.tool_calls
+    started = time.monotonic()
+    raw: Any = None
+    if tool.connector == "kubernetes" and not ctx.request.service_account_exists:
+        text, status, error = _missing_service_account(ctx), "failed", True
+        await calls.fail(run_uid=ctx.request.uid, tool_call_id=rid, error=text)
+    else:
+        try:
+            output = await invoke(tool, call.arguments, ctx.tools)
+        except ToolOutcomeUnknown as exc:
+            text, status, error = str(exc), "unknown", True
+            await calls.mark_unknown(run_uid=ctx.request.uid, tool_call_id=rid, reason=text)
+        except MissionControlError as exc:
+            text, status, error = str(exc), "failed", True
+            elapsed = (time.monotonic() - started) * 1000
+            await calls.fail(
+                run_uid=ctx.request.uid, tool_call_id=rid, error=text, duration_ms=elapsed
+            )
+        else:
+            raw = output.for_journal()
+            text = output.for_model(ctx.services.limits.model_output_chars)
+            status, error = "completed", False
+            await calls.complete(
+                run_uid=ctx.request.uid,
+                tool_call_id=rid,
+                output_digest=_digest(json.dumps(raw, sort_keys=True, default=str)),
+                duration_ms=(time.monotonic() - started) * 1000,
+            )
+    await ctx.recorder.audit(
+        "tool.outcome_unknown" if status == "unknown" else "tool.executed",
+        decision=decision,
+        outcome=status,
+        actor=approver or "mission-control",
+        actor_kind="user" if approver else "operator",
+        target=f"{call.name} in taskrun {ctx.request.namespace}/{ctx.request.name}",
+        details={"toolCallId": rid, "identity": ctx.impersonate, "error": text if error else ""},
+    )
+    return await _answer(ctx, call=call, rid=rid, text=text, error=error, status=status, raw=raw)
+
+
+def _missing_service_account(ctx: RunContext) -> str:
+    ns, sa = ctx.request.namespace, ctx.request.service_account
+    return (
+        f"Kubernetes tools act as service account {ns}/{sa}, which does not exist: create it "
+        f"with `kubectl create serviceaccount {sa} -n {ns}` and bind a Role, e.g. `kubectl "
+        f"create rolebinding {sa}-view --clusterrole=view --serviceaccount={ns}:{sa} -n {ns}`"
+    )
+
+
+async def _intent(
+    ctx: RunContext, *, call: ToolCall, rid: str, risk: Risk, decision: str, approver: str
+) -> None:
+    # Write-ahead: durable before the tool is touched, so a crash cannot repeat it unseen.
+    await ctx.services.store.tool_calls.record_intent(
+        run_uid=ctx.request.uid,
+        tool_call_id=rid,
+        tool=call.name,
+        risk=risk,
+        arguments=call.arguments,
+        args_digest=args_digest(call.arguments),
+        decision=decision,
+        approver=approver,
+        dry_run=decision == "Preview",
+    )
+    await ctx.recorder.journal(
+        "tool.started",
+        event_id=f"tool.started:{rid}",
+        payload={"toolCallId": rid, "tool": call.name, "identity": ctx.impersonate},
+    )
+
+
+async def _answer(
+    ctx: RunContext,
+    *,
+    call: ToolCall,
+    rid: str,
+    text: str,
+    error: bool,
+    status: str,
+    raw: Any = None,
+) -> ToolResultMessage:
+    message = ToolResultMessage(tool_call_id=call.id, name=call.name, content=text, is_error=error)
+    payload: dict[str, Any] = {"toolCallId": rid, "tool": call.name, "status": status}
+    if raw is not None:
+        payload["output"] = raw
+    await ctx.recorder.journal(
+        "tool.result", event_id=f"tool.result:{rid}", payload=payload, messages=[message]
+    )
+    return message
+
+
+def _digest(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()

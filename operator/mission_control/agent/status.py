@@ -1,0 +1,113 @@
+"""The run's counters and what status and Events show of them.
+
+:class:`RunStatus` keeps the counters, the ``Succeeded`` condition and the applied approvals,
+and turns every change of reason into one status patch plus, on a transition that tells a
+story, one Event (:func:`mission_control.runs.status.transition_event`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from mission_control.agent.ports import RunReporter
+from mission_control.resources.common import Condition
+from mission_control.runs.status import (
+    Pending,
+    RunReason,
+    StepCounts,
+    build_status_patch,
+    succeeded_condition,
+    transition_event,
+)
+
+__all__ = ["Counters", "RunStatus"]
+
+
+@dataclass
+class Counters:
+    """What ``kubectl get taskruns`` shows moving."""
+
+    steps: int = 0
+    tool_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: Decimal = Decimal(0)
+    #: Calls the model got wrong (unknown tool, bad arguments, over the per-step bound).
+    invalid_calls: int = 0
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def snapshot(self) -> StepCounts:
+        return StepCounts(
+            steps=self.steps,
+            tool_calls=self.tool_calls,
+            prompt_tokens=self.prompt_tokens,
+            completion_tokens=self.completion_tokens,
+            cost_usd=self.cost_usd,
+        )
+
+
+@dataclass
+class RunStatus:
+    """Reports the run's state through a :class:`RunReporter`."""
+
+    reporter: RunReporter
+    generation: int | None
+    clock: Callable[[], dt.datetime]
+    counters: Counters = field(default_factory=Counters)
+    reason: RunReason | None = None
+    condition: Condition | None = None
+    applied: list[dict[str, Any]] = field(default_factory=list)
+    started: dt.datetime | None = None
+
+    async def report(
+        self,
+        reason: RunReason,
+        message: str,
+        *,
+        pending: Pending | None = None,
+        summary: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        event_message: str | None = None,
+    ) -> None:
+        """One status patch; an Event too when the reason changes in a way worth telling."""
+        now = self.clock()
+        self.condition = succeeded_condition(
+            reason, message=message, generation=self.generation, now=now, previous=self.condition
+        )
+        done = self.condition.status != "Unknown"
+        patch = build_status_patch(
+            condition=self.condition,
+            counts=self.counters.snapshot(),
+            pending=pending,
+            summary=summary,
+            completion_time=now if done else None,
+        )
+        if self.applied:
+            patch["approvals"] = list(self.applied)
+        patch.update(extra or {})
+        await self.reporter.patch_status(patch)
+        event = transition_event(self.reason, reason)
+        self.reason = reason
+        if event is not None:
+            kind, event_reason = event
+            await self.reporter.post_event(
+                reason=event_reason,
+                message=event_message or message,
+                warning=kind == "Warning",
+            )
+
+    async def event(self, reason: str, message: str, *, warning: bool = False) -> None:
+        """An Event that is not a change of reason (``Approved``, ``ToolDenied``...)."""
+        await self.reporter.post_event(reason=reason, message=message, warning=warning)
+
+    def apply_approval(self, *, tool_call_id: str, decision: str, by: str) -> None:
+        """Remember a decision the run applied (``status.approvals``)."""
+        at = self.clock().astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.applied.append({"toolCallId": tool_call_id, "decision": decision, "by": by, "at": at})

@@ -1,0 +1,116 @@
+"""One LLM request of a run: recorded before it is sent, its answer and usage after."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from mission_control.agent.context import RunContext, RunEnded
+from mission_control.llm.errors import ProviderError
+from mission_control.llm.messages import LLMResponse, Message, ToolDefinition, dump_messages
+from mission_control.store.records import UsageEntry
+
+__all__ = ["ask_model", "tool_definitions"]
+
+
+def tool_definitions(ctx: RunContext) -> list[ToolDefinition]:
+    """The Task's available tools as the model sees them (nothing else is offered)."""
+    return [
+        ToolDefinition(name=tool.name, description=tool.description, parameters=tool.json_schema())
+        for tool in ctx.offered.values()
+    ]
+
+
+async def ask_model(ctx: RunContext, *, step: int, messages: Sequence[Message]) -> LLMResponse:
+    """Send the conversation; journal the request first and the answer, usage and cost after."""
+    store, uid = ctx.services.store, ctx.request.uid
+    provider = ctx.client.name
+    definitions = tool_definitions(ctx)
+    key = f"step-{step}"
+    request_id = await store.llm.record_request(
+        run_uid=uid,
+        key=key,
+        step=step,
+        provider=provider,
+        model=ctx.model,
+        messages=dump_messages(messages),
+        tools=[definition.model_dump(mode="json") for definition in definitions],
+    )
+    await ctx.recorder.journal(
+        "llm.request",
+        event_id=f"llm.request:{step}",
+        payload={"step": step, "provider": provider, "model": ctx.model, "requestId": request_id},
+    )
+    deadline = time.monotonic() + ctx.services.limits.request_timeout_seconds
+    if ctx.clock.deadline is not None:
+        deadline = min(deadline, ctx.clock.deadline)
+    started = time.monotonic()
+    try:
+        response = await ctx.client.complete(
+            messages=messages, tools=definitions, model=ctx.model, deadline=deadline
+        )
+    except ProviderError as exc:
+        await store.llm.record_response(
+            request_id=request_id,
+            run_uid=uid,
+            content={},
+            latency_ms=(time.monotonic() - started) * 1000,
+            error=str(exc),
+        )
+        await ctx.recorder.journal(
+            "llm.error", event_id=f"llm.error:{step}", payload={"step": step, "error": str(exc)}
+        )
+        ctx.check_deadline()
+        raise RunEnded("ProviderError", f"{provider} model {ctx.model} failed: {exc}") from exc
+    await _record_answer(ctx, step=step, key=key, request_id=request_id, response=response)
+    return response
+
+
+async def _record_answer(
+    ctx: RunContext, *, step: int, key: str, request_id: int, response: LLMResponse
+) -> None:
+    store, uid = ctx.services.store, ctx.request.uid
+    usage = response.usage
+    cost = ctx.services.prices.cost(usage, provider=response.provider, model=response.model)
+    await store.llm.record_response(
+        request_id=request_id,
+        run_uid=uid,
+        content=response.model_dump(mode="json"),
+        latency_ms=response.latency_seconds * 1000,
+        finish_reason=response.finish_reason.value,
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+    )
+    await store.usage.record(
+        UsageEntry(
+            run_uid=uid,
+            provider=response.provider,
+            model=response.model,
+            namespace=ctx.request.namespace,
+            task=ctx.task_label,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            cost_usd=cost.usd,
+            request_id=request_id,
+        ),
+        key=key,
+    )
+    await ctx.recorder.journal(
+        "llm.response",
+        event_id=f"llm.response:{step}",
+        payload={
+            "step": step,
+            "requestId": request_id,
+            "finishReason": response.finish_reason.value,
+            "promptTokens": usage.prompt_tokens,
+            "completionTokens": usage.completion_tokens,
+            "costUSD": format(cost.usd, "f"),
+            "priced": cost.priced,
+        },
+        messages=[response.to_message()],
+    )
+    counters = ctx.status.counters
+    counters.steps = step
+    counters.prompt_tokens += usage.prompt_tokens
+    counters.completion_tokens += usage.completion_tokens
+    counters.cost_usd += cost.usd

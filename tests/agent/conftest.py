@@ -1,0 +1,58 @@
+"""The run loop's services over real components: Ollama, PostgreSQL and the control plane.
+
+- ``agent_namespace``: a fresh namespace with the ServiceAccount ``mission-control-agent``
+  bound to the built-in ``edit`` ClusterRole (tests that need less make their own).
+- ``services``: :class:`AgentServices` with the real Ollama as the default provider, the
+  test's own database and a Kubernetes connector on the control plane.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from mission_control.agent import AgentServices
+from mission_control.connectors import Connectors
+from mission_control.connectors.kubernetes import KubernetesConnector
+from mission_control.llm import build_providers, load_price_table
+from mission_control.settings import load_settings
+from mission_control.store import Store
+from mission_control.tools import ToolContext, default_registry
+from tests.controlplane.launcher import Cluster
+from tests.support.ollama import LocalOllama
+
+AGENT = "mission-control-agent"
+
+
+def bind(cluster: Cluster, namespace: str, *, account: str, cluster_role: str) -> None:
+    """Create ``account`` in ``namespace`` bound to ``cluster_role`` there."""
+    cluster.kubectl("create", "serviceaccount", account, "-n", namespace)
+    cluster.kubectl(
+        "create", "rolebinding", f"{account}-{cluster_role}", "-n", namespace,
+        f"--clusterrole={cluster_role}", f"--serviceaccount={namespace}:{account}",
+    )  # fmt: skip
+
+
+@pytest.fixture
+def agent_namespace(controlplane: Cluster, k8s_namespace: str) -> str:
+    bind(controlplane, k8s_namespace, account=AGENT, cluster_role="edit")
+    return k8s_namespace
+
+
+@pytest.fixture
+async def services(
+    controlplane: Cluster, ollama_server: LocalOllama, store: Store
+) -> AsyncIterator[AgentServices]:
+    settings = load_settings({"OLLAMA_BASE_URL": ollama_server.url, "OLLAMA_TIMEOUT_SECONDS": "60"})
+    providers = build_providers(settings)
+    connector = KubernetesConnector.from_kubeconfig(controlplane.kubeconfig)
+    yield AgentServices(
+        providers=providers,
+        registry=default_registry(),
+        tools=ToolContext(connectors=Connectors(kubernetes=connector)),
+        store=store,
+        prices=load_price_table(None),
+    )
+    await connector.aclose()
+    await providers.aclose()

@@ -1,0 +1,135 @@
+"""Our own seam for driving the run loop: a reporter and a control that record and script.
+
+:class:`RecordingReporter` keeps every status patch and Event in order, and applies the
+patches to a status dict as the API server would (JSON merge patch).
+:class:`ScriptedControl` is the live view of a TaskRun a test steers: approvals appended,
+``spec.status`` set to Cancelled, and a change signal the loop waits on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mission_control.agent import RunRequest
+from mission_control.resources.task import TaskSpec
+from mission_control.resources.taskrun import TaskRunSpec
+from mission_control.runs.approvals import ApprovalEntry
+from mission_control.runs.resolve import RunPolicy
+
+
+@dataclass(frozen=True)
+class PostedEvent:
+    reason: str
+    message: str
+    warning: bool
+
+
+def merge_patch(target: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """RFC 7386: what the API server does with a merge patch."""
+    for key, value in patch.items():
+        if value is None:
+            target.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(target.get(key), dict):
+            merge_patch(target[key], value)
+        else:
+            target[key] = merge_patch({}, value) if isinstance(value, Mapping) else value
+    return target
+
+
+@dataclass
+class RecordingReporter:
+    """Records patches and Events; ``status`` is the status they add up to."""
+
+    patches: list[dict[str, Any]] = field(default_factory=list)
+    events: list[PostedEvent] = field(default_factory=list)
+    status: dict[str, Any] = field(default_factory=dict)
+    #: Set whenever a patch arrives, so a test can wait for one (e.g. AwaitingApproval).
+    patched: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def patch_status(self, patch: Mapping[str, Any]) -> None:
+        self.patches.append(dict(patch))
+        merge_patch(self.status, patch)
+        self.patched.set()
+
+    async def post_event(self, *, reason: str, message: str, warning: bool = False) -> None:
+        self.events.append(PostedEvent(reason=reason, message=message, warning=warning))
+
+    @property
+    def reasons(self) -> list[str]:
+        """The condition reason of each patch, in order."""
+        return [patch["conditions"][0]["reason"] for patch in self.patches]
+
+    @property
+    def condition(self) -> dict[str, Any]:
+        condition: dict[str, Any] = self.status["conditions"][0]
+        return condition
+
+    def event_reasons(self) -> list[str]:
+        return [event.reason for event in self.events]
+
+    async def wait_for_reason(self, reason: str, *, within: float = 60.0) -> dict[str, Any]:
+        """Wait until a patch with this condition reason arrives; return the status then."""
+        async with asyncio.timeout(within):
+            while reason not in self.reasons:
+                self.patched.clear()
+                await self.patched.wait()
+        return self.status
+
+
+@dataclass
+class ScriptedControl:
+    """A TaskRun's live spec, as the handler's watch would show it."""
+
+    entries: list[ApprovalEntry] = field(default_factory=list)
+    cancel: bool = False
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def approvals(self) -> Sequence[ApprovalEntry]:
+        return list(self.entries)
+
+    def cancelled(self) -> bool:
+        return self.cancel
+
+    async def wait_for_change(self) -> None:
+        await self.changed.wait()
+        self.changed.clear()
+
+    def add(self, *entries: ApprovalEntry) -> None:
+        self.entries.extend(entries)
+        self.changed.set()
+
+    def set_cancelled(self) -> None:
+        self.cancel = True
+        self.changed.set()
+
+
+def run_request(
+    *,
+    namespace: str,
+    task: Mapping[str, Any],
+    run: Mapping[str, Any] | None = None,
+    policy: RunPolicy | None = None,
+    creator: str | None = "alice",
+    **extra: Any,
+) -> RunRequest:
+    """A RunRequest for an inline Task written as its YAML would be (camelCase)."""
+    spec = TaskRunSpec.model_validate({"taskSpec": dict(task), **(run or {})})
+    assert spec.task_spec is not None
+    return RunRequest(
+        namespace=namespace,
+        name=f"run-{uuid.uuid4().hex[:6]}",
+        uid=str(uuid.uuid4()),
+        generation=1,
+        created_at=dt.datetime.now(dt.UTC),
+        creator=creator,
+        spec=spec,
+        task=TaskSpec.model_validate(dict(task)),
+        task_name=f"{namespace}/diagnose",
+        policy=policy or RunPolicy(),
+        **extra,
+    )
