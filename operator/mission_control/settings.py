@@ -192,6 +192,13 @@ class OperatorSettings(BaseSettings):
         default="ollama", description="Provider when a Task names none."
     )
     max_concurrent_runs: int = Field(default=20, ge=1, le=1000, description="Active runs at once.")
+    agent_service_account: str = Field(
+        default="mission-control-agent",
+        pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+        max_length=253,
+        description="ServiceAccount of a run's namespace that Kubernetes tools act as when "
+        "neither the TaskRun nor the Task names one.",
+    )
     prices_file: Path | None = Field(default=None, description="YAML overriding the price table.")
     inventory_metadata_file: Path | None = Field(default=None, description="Static metadata YAML.")
     inventory_refresh_seconds: int = Field(
