@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import ssl
+import struct
 import threading
 import time
 from collections import deque
@@ -57,6 +59,9 @@ class Reply:
     reason: str | None = None  # status-line reason phrase (Proxmox puts errors there)
     delay: float = 0.0  # seconds to wait before answering (timeouts)
     chunk_delay: float = 0.0  # seconds between streamed chunks
+    #: Read the whole request, then reset the connection (RST) without answering: a server
+    #: or proxy that died after the request arrived.
+    reset: bool = False
 
     def encoded(self) -> tuple[bytes | Iterator[bytes], dict[str, str]]:
         headers = dict(self.headers)
@@ -178,6 +183,14 @@ class FakeServer:
                 reply = server._dispatch(request)
                 if reply.delay:
                     time.sleep(reply.delay)
+                if reply.reset:
+                    # SO_LINGER with a zero timeout makes close() send RST instead of FIN.
+                    self.connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                    )
+                    self.close_connection = True
+                    self.connection.close()
+                    return
                 payload, headers = reply.encoded()
                 try:
                     self.send_response(reply.status, reply.reason)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from mission_control.errors import MAX_RETRY_AFTER_SECONDS
 from mission_control.llm import (
     AuthenticationFailed,
     LLMClient,
@@ -21,6 +22,7 @@ from mission_control.llm import (
     RateLimited,
     UserMessage,
 )
+from mission_control.llm.client import DEFAULT_RATE_LIMIT_PAUSE
 from mission_control.llm.provider import ChatProvider
 from mission_control.llm.providers.anthropic import AnthropicProvider
 from mission_control.llm.providers.gemini import GeminiProvider
@@ -146,7 +148,7 @@ async def test_a_429_is_retried_after_the_delay_the_provider_asked_for(
     assert cloud.requests == 2
 
 
-async def test_a_429_delay_beyond_the_deadline_fails_at_once_with_the_delay(
+async def test_a_429_delay_beyond_the_deadline_fails_at_once_with_the_capped_delay(
     cloud: Rig, fake_time: FakeTime
 ) -> None:
     cloud.fail(cloud.rate_limited(3600))
@@ -154,9 +156,37 @@ async def test_a_429_delay_beyond_the_deadline_fails_at_once_with_the_delay(
     with pytest.raises(RateLimited) as caught:
         await client_for(cloud, fake_time).complete(messages=HI, deadline=fake_time.now + 60)
 
-    assert caught.value.retry_after == 3600.0
+    assert caught.value.retry_after == MAX_RETRY_AFTER_SECONDS
     assert fake_time.sleeps == []
     assert cloud.requests == 1
+
+
+async def test_a_huge_429_delay_without_a_deadline_is_capped(
+    cloud: Rig, fake_time: FakeTime
+) -> None:
+    cloud.fail(cloud.rate_limited(999_999_999))
+    cloud.answer("Done.")
+
+    response = await client_for(cloud, fake_time).complete(messages=HI, deadline=None)
+
+    assert response.text == "Done."
+    assert sum(fake_time.sleeps) == pytest.approx(MAX_RETRY_AFTER_SECONDS)
+    assert cloud.requests == 2
+
+
+async def test_a_429_without_a_delay_still_holds_back_the_other_runs(fake_time: FakeTime) -> None:
+    async for ollama in _serve("ollama"):  # Ollama's 429 names no delay
+        client = client_for(ollama, fake_time)
+        ollama.fail(ollama.rate_limited(0), times=3)
+        deadline = fake_time.now + DEFAULT_RATE_LIMIT_PAUSE / 2
+
+        with pytest.raises(RateLimited):
+            await client.complete(messages=HI, deadline=deadline)
+        assert ollama.requests == 1
+
+        with pytest.raises(RateLimited, match="leaves no slot before the deadline"):
+            await client.complete(messages=HI, deadline=deadline)
+        assert ollama.requests == 1  # the second run never reached the provider
 
 
 async def test_server_errors_are_retried_until_the_attempts_run_out(

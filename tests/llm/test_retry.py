@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from mission_control.llm import ModelNotFound, ProviderUnavailable, RateLimited
-from mission_control.llm.retry import RetryPolicy, parse_retry_after, retry_call
+from mission_control.llm.retry import RetryPolicy, retry_call
 from tests.llm.conftest import FakeTime
 
 NO_JITTER = RetryPolicy(base_delay=1.0, multiplier=2.0, max_delay=60.0, jitter=0.0, max_attempts=10)
@@ -154,24 +152,3 @@ async def test_a_retry_after_of_zero_still_backs_off(fake_time: FakeTime) -> Non
     )
 
     assert fake_time.sleeps == pytest.approx([1.0])
-
-
-@pytest.mark.parametrize(
-    ("header", "seconds"),
-    [
-        ("7", 7.0),
-        ("0.5", 0.5),
-        ("-3", None),
-        (None, None),
-        ("soon", None),
-        ("inf", None),  # float() would take these; they are not delays
-        ("nan", None),
-        ("1e9", None),
-        ("1_0", None),
-        ("Thu, 26 Nov 2026 08:00:30 GMT", 30.0),
-    ],
-)
-def test_retry_after_headers_are_parsed(header: str | None, seconds: float | None) -> None:
-    now = datetime(2026, 11, 26, 8, 0, 0, tzinfo=UTC)
-
-    assert parse_retry_after(header, now=now) == seconds

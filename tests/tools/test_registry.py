@@ -130,7 +130,8 @@ async def test_a_mutating_tool_that_overruns_its_timeout_has_an_unknown_outcome(
     assert not isinstance(caught.value, TemporaryError)  # never retried blindly
     assert str(caught.value) == (
         "restart_proxmox_lxc did not finish within 0.05s; it may still take effect: "
-        "check the current state before trying again"
+        "check the container's uptime (list_proxmox_lxcs) and the node's task log before "
+        "trying again"
     )
 
 

@@ -16,9 +16,11 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mission_control.connectors.errors import (
+    MUTATION_TIMEOUT_SECONDS,
     ConnectorAuthError,
     ConnectorForbidden,
     ConnectorNotFound,
+    ConnectorOutcomeUnknown,
     ConnectorRequestError,
     ConnectorUnavailable,
     display_url,
@@ -279,7 +281,7 @@ class ArgoCDConnector:
         if revision:
             payload["revision"] = revision
         body = await self._request(
-            "POST", _app_path(name, "/sync"), json=payload, what=f"sync {name}"
+            "POST", _app_path(name, "/sync"), json=payload, what=f"sync {name}", mutates=True
         )
         return _to_application(self._parse(_Application, body, what=f"application {name}"))
 
@@ -292,30 +294,70 @@ class ArgoCDConnector:
             _app_path(name, "/rollback"),
             json=payload,
             what=f"roll back {name} to history id {history_id}",
+            mutates=True,
         )
         return _to_application(self._parse(_Application, body, what=f"application {name}"))
 
     # -- the one place httpx errors and Argo CD error bodies are translated -------------------
 
     async def _request(
-        self, method: str, path: str, *, what: str, json: dict[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        what: str,
+        json: dict[str, Any] | None = None,
+        mutates: bool = False,
     ) -> Any:
+        """One request. A change (``mutates``) is sent once and waited for until the tool's
+        own bound; a failure after it may have arrived is :class:`ConnectorOutcomeUnknown`."""
         where = f"Argo CD at {self.url}"
+        unknown = f"{where} may have received the request to {what}, but " if mutates else None
+        check = "check the application's last operation (get_argocd_app_status) before trying again"
+        timeout: Any = httpx.USE_CLIENT_DEFAULT
+        if mutates:
+            default = self._client.timeout
+            timeout = httpx.Timeout(
+                MUTATION_TIMEOUT_SECONDS, connect=default.connect, pool=default.pool
+            )
         try:
-            response = await self._client.request(method, path, json=json)
+            response = await self._client.request(method, path, json=json, timeout=timeout)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            # Nothing was sent: no connection (refused, DNS, TLS handshake) or no free one.
+            if isinstance(exc, httpx.TimeoutException):
+                raise ConnectorUnavailable(
+                    f"{where} did not accept a connection in time ({what}); check the server "
+                    "or raise ARGOCD_TIMEOUT_SECONDS"
+                ) from None
+            raise ConnectorUnavailable(f"{where} is unreachable ({what}): {exc}") from None
         except httpx.TimeoutException:
+            if unknown is not None:
+                raise ConnectorOutcomeUnknown(f"{unknown}did not answer; {check}") from None
             raise ConnectorUnavailable(
                 f"{where} did not answer in time ({what}); check the server or raise "
                 "ARGOCD_TIMEOUT_SECONDS"
             ) from None
         except httpx.HTTPError as exc:
+            if unknown is not None:
+                raise ConnectorOutcomeUnknown(
+                    f"{unknown}the connection failed before an answer ({exc}); {check}"
+                ) from None
             raise ConnectorUnavailable(f"{where} is unreachable ({what}): {exc}") from None
         if response.is_success:
             try:
                 return response.json()
             except ValueError:
+                if unknown is not None:
+                    raise ConnectorOutcomeUnknown(
+                        f"{unknown}its answer is not JSON; {check}"
+                    ) from None
                 raise ConnectorUnavailable(f"{where} sent a non-JSON answer ({what})") from None
-        raise _translate_status(response, where=where, what=what)
+        error = _translate_status(response, where=where, what=what)
+        if unknown is not None and response.status_code >= 500:
+            raise ConnectorOutcomeUnknown(
+                f"{unknown}answered {response.status_code} {response.reason_phrase}; {check}"
+            )
+        raise error
 
     def _parse(self, model: type[_Wire], body: Any, *, what: str) -> Any:
         try:

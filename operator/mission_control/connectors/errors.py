@@ -11,15 +11,22 @@ from urllib.parse import urlsplit, urlunsplit
 from mission_control.errors import MissionControlError, PermanentError, TemporaryError
 
 __all__ = [
+    "MUTATION_TIMEOUT_SECONDS",
     "ConnectorAuthError",
     "ConnectorError",
     "ConnectorForbidden",
     "ConnectorNotConfigured",
     "ConnectorNotFound",
+    "ConnectorOutcomeUnknown",
     "ConnectorRequestError",
     "ConnectorUnavailable",
     "display_url",
 ]
+
+#: Read timeout of a mutating request. Longer than the bound of every mutating tool (checked by
+#: the tool tests), so a slow answer is cut by the tool's own bound, which reports an unknown
+#: outcome, and never by the connector first.
+MUTATION_TIMEOUT_SECONDS = 300.0
 
 
 class ConnectorError(MissionControlError):
@@ -34,6 +41,15 @@ class ConnectorError(MissionControlError):
 
 class ConnectorUnavailable(TemporaryError, ConnectorError):
     """The system could not be reached, timed out, or answered with a server error."""
+
+
+class ConnectorOutcomeUnknown(PermanentError, ConnectorError):
+    """A mutating request may have reached the system, but no answer says what it did.
+
+    A timeout or a broken connection after the request was sent, a 5xx or a gateway's
+    502/504: the change may or may not have happened. Permanent on purpose: sending it again
+    could reboot or roll out twice. The message says what to check before trying again.
+    """
 
 
 class ConnectorAuthError(PermanentError, ConnectorError):

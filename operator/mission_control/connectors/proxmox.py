@@ -2,8 +2,11 @@
 
 ``proxmoxer`` is synchronous (``requests`` underneath), so every call runs in a worker thread
 with the library's own socket timeout plus an overall bound. Its exceptions are translated
-once, in :meth:`ProxmoxConnector._call`. Payloads are parsed at the edge into
-:class:`ProxmoxNode` and :class:`ProxmoxGuest`.
+once, in :meth:`ProxmoxConnector._call` for reads and :meth:`ProxmoxConnector._mutate` for
+changes, which are sent once: a failure after the request may have arrived (no answer, a
+reset, a gateway's 502/504) is :class:`ConnectorOutcomeUnknown`. A plain 500 with a reason is
+Proxmox refusing the change (``CT 104 not running``), so it stays a permanent refusal.
+Payloads are parsed at the edge into :class:`ProxmoxNode` and :class:`ProxmoxGuest`.
 """
 
 from __future__ import annotations
@@ -16,13 +19,16 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 import requests
+import urllib3
 from proxmoxer import ProxmoxAPI, ResourceException
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mission_control.connectors.errors import (
+    MUTATION_TIMEOUT_SECONDS,
     ConnectorAuthError,
     ConnectorForbidden,
     ConnectorNotFound,
+    ConnectorOutcomeUnknown,
     ConnectorRequestError,
     ConnectorUnavailable,
 )
@@ -128,8 +134,12 @@ def _split_token(raw: str) -> tuple[str, str, str]:
 class ProxmoxConnector:
     """Reads nodes and guests of a Proxmox VE cluster and reboots LXC containers."""
 
-    def __init__(self, *, api: Any, host: str, timeout_seconds: float) -> None:
+    def __init__(
+        self, *, api: Any, host: str, timeout_seconds: float, mutation_api: Any = None
+    ) -> None:
         self._api = api
+        #: Used for changes: the same token, a read timeout longer than any tool's bound.
+        self._mutation_api = api if mutation_api is None else mutation_api
         self.host = host
         self._timeout = timeout_seconds
 
@@ -139,16 +149,27 @@ class ProxmoxConnector:
             raise ValueError("Proxmox settings need PROXMOX_HOST and PROXMOX_API_TOKEN")
         user, token_name, secret = _split_token(settings.api_token.get_secret_value())
         verify = settings.tls_verify()
-        api = ProxmoxAPI(
-            settings.host,
-            backend="https",
-            user=user,
-            token_name=token_name,
-            token_value=secret,
-            verify_ssl=verify,
-            timeout=settings.timeout_seconds,
+
+        def client(timeout: float | tuple[float, float]) -> Any:
+            return ProxmoxAPI(
+                settings.host,
+                backend="https",
+                user=user,
+                token_name=token_name,
+                token_value=secret,
+                verify_ssl=verify,
+                timeout=timeout,
+            )
+
+        # requests takes (connect, read): a change connects as fast as a read, but its answer
+        # is awaited until the tool's own bound ends the call (see connectors.errors).
+        mutation_read = max(settings.timeout_seconds, MUTATION_TIMEOUT_SECONDS)
+        return cls(
+            api=client(settings.timeout_seconds),
+            mutation_api=client((settings.timeout_seconds, mutation_read)),
+            host=settings.host,
+            timeout_seconds=settings.timeout_seconds,
         )
-        return cls(api=api, host=settings.host, timeout_seconds=settings.timeout_seconds)
 
     def __repr__(self) -> str:
         return f"ProxmoxConnector(host={self.host!r})"
@@ -156,10 +177,11 @@ class ProxmoxConnector:
     async def aclose(self) -> None:
         """Release the pooled HTTPS connections."""
         # proxmoxer keeps its requests session in the resource's store and offers no close().
-        store = getattr(self._api, "_store", None)
-        session = store.get("session") if isinstance(store, dict) else None
-        if session is not None:
-            await asyncio.to_thread(session.close)
+        for api in {id(self._api): self._api, id(self._mutation_api): self._mutation_api}.values():
+            store = getattr(api, "_store", None)
+            session = store.get("session") if isinstance(store, dict) else None
+            if session is not None:
+                await asyncio.to_thread(session.close)
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -245,14 +267,16 @@ class ProxmoxConnector:
     async def reboot_lxc(self, *, node: str, vmid: int) -> str:
         """Reboot one LXC container; return the Proxmox task id (UPID) of the reboot."""
         self._check_target(node=node, vmid=vmid)
-        upid = await self._call(
+        upid = await self._mutate(
             f"reboot LXC {vmid} on node {node}",
             lambda api: api.nodes(node).lxc(vmid).status.reboot.post(),
+            check=f"check the task log of node {node} and the uptime of LXC {vmid} "
+            "(list_proxmox_lxcs)",
         )
         if not isinstance(upid, str) or not upid:
-            raise ConnectorUnavailable(
+            raise ConnectorOutcomeUnknown(
                 f"Proxmox VE at {self.host} accepted the reboot of LXC {vmid} but returned no "
-                "task id; check the node's task log"
+                f"task id; check the task log of node {node} before trying again"
             )
         return upid
 
@@ -280,17 +304,69 @@ class ProxmoxConnector:
                 f"{where} did not answer within {self._timeout:g}s ({what}); "
                 "check the host or raise PROXMOX_TIMEOUT_SECONDS"
             ) from None
-        except requests.exceptions.SSLError as exc:
-            raise ConnectorUnavailable(
-                f"{where}: TLS verification failed ({what}): {first_line(exc)}; set "
-                "PROXMOX_CA_FILE to the cluster's CA or PROXMOX_VERIFY_TLS=false"
-            ) from None
-        except requests.ConnectionError as exc:
-            raise ConnectorUnavailable(
-                f"{where} is unreachable ({what}): {first_line(exc)}"
-            ) from None
         except requests.RequestException as exc:
-            raise ConnectorUnavailable(f"{where}: request failed ({what}): {exc}") from None
+            raise _translate_transport_error(exc, where=where, what=what) from None
+
+    async def _mutate(self, what: str, call: Callable[[Any], T], *, check: str) -> T:
+        """A change: sent once; a failure after it may have arrived is an unknown outcome.
+
+        No outer bound here: the tool's own bound ends a slow call and reports it unknown.
+        """
+        where = f"Proxmox VE at {self.host}"
+        unknown = f"{where} may have received the request to {what}, but "
+        try:
+            return await asyncio.to_thread(call, self._mutation_api)
+        except ResourceException as exc:
+            error = _translate_resource_error(exc, where=where, what=what)
+            if isinstance(error, ConnectorUnavailable):
+                raise ConnectorOutcomeUnknown(
+                    f"{unknown}answered {int(exc.status_code)} from a proxy or gateway; "
+                    f"{check} before trying again"
+                ) from None
+            raise error from None
+        except requests.RequestException as exc:
+            if _not_sent(exc):
+                raise _translate_transport_error(exc, where=where, what=what) from None
+            raise ConnectorOutcomeUnknown(
+                f"{unknown}the connection failed before an answer ({_cause(exc)}); "
+                f"{check} before trying again"
+            ) from None
+
+
+def _cause(exc: requests.RequestException) -> str:
+    if isinstance(exc, requests.Timeout):
+        return "no answer in time"
+    return first_line(exc)
+
+
+def _not_sent(exc: requests.RequestException) -> bool:
+    """Whether the failure proves the request never left: no connection, DNS, TLS handshake."""
+    if isinstance(exc, (requests.ConnectTimeout, requests.exceptions.SSLError)):
+        return True
+    if not isinstance(exc, requests.ConnectionError) or isinstance(exc, requests.Timeout):
+        return False
+    # requests wraps "could not connect" in MaxRetryError(reason=NewConnectionError or
+    # NameResolutionError); a reset after sending arrives as ProtocolError instead.
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
+
+
+def _translate_transport_error(
+    exc: requests.RequestException, *, where: str, what: str
+) -> ConnectorUnavailable:
+    if isinstance(exc, requests.Timeout):
+        return ConnectorUnavailable(
+            f"{where} did not answer in time ({what}); "
+            "check the host or raise PROXMOX_TIMEOUT_SECONDS"
+        )
+    if isinstance(exc, requests.exceptions.SSLError):
+        return ConnectorUnavailable(
+            f"{where}: TLS verification failed ({what}): {first_line(exc)}; set "
+            "PROXMOX_CA_FILE to the cluster's CA or PROXMOX_VERIFY_TLS=false"
+        )
+    if isinstance(exc, requests.ConnectionError):
+        return ConnectorUnavailable(f"{where} is unreachable ({what}): {first_line(exc)}")
+    return ConnectorUnavailable(f"{where}: request failed ({what}): {exc}")
 
 
 def _translate_resource_error(exc: ResourceException, *, where: str, what: str) -> Exception:

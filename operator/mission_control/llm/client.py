@@ -3,7 +3,8 @@
 :class:`LLMClient` is itself a :class:`~mission_control.llm.provider.ChatProvider`. Each
 attempt first takes a slot from the provider's :class:`RateLimiter` (shared by every run in
 the process), then asks the adapter. Temporary failures are retried with backoff within the
-caller's deadline; a 429's ``retry_after`` also holds back the other runs. For providers
+caller's deadline; every 429 also holds back the other runs, for its ``retry_after`` or, when
+it names none, for :data:`DEFAULT_RATE_LIMIT_PAUSE` seconds. For providers
 whose models tend to write tool calls as text (Ollama), such text is repaired into tool calls.
 """
 
@@ -22,7 +23,10 @@ from mission_control.llm.repair import repair_tool_calls
 from mission_control.llm.retry import RetryPolicy, retry_call
 from mission_control.settings import Provider
 
-__all__ = ["Attempt", "LLMClient"]
+__all__ = ["DEFAULT_RATE_LIMIT_PAUSE", "Attempt", "LLMClient"]
+
+#: How long a 429 without a usable delay holds back every run of the provider, in seconds.
+DEFAULT_RATE_LIMIT_PAUSE = 5.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,8 +94,8 @@ class LLMClient:
                 )
             except ProviderError as exc:
                 self._report(model, type(exc).__name__, self._clock() - started)
-                if isinstance(exc, RateLimited) and exc.retry_after:
-                    self._limiter.defer(exc.retry_after)
+                if isinstance(exc, RateLimited):
+                    self._limiter.defer(exc.retry_after or DEFAULT_RATE_LIMIT_PAUSE)
                 raise
             self._report(model, "ok", response.latency_seconds, response)
             return response

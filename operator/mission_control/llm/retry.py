@@ -10,28 +10,22 @@ Sleep, clock and randomness are injectable so tests run in no time.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import logging
 import random
-import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TypeVar
 
-from mission_control.errors import TemporaryError
+from mission_control.errors import TemporaryError, bounded_delay
 
-__all__ = ["RetryPolicy", "parse_retry_after", "retry_call"]
+__all__ = ["RetryPolicy", "retry_call"]
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
-#: delay-seconds of RFC 9110 (digits; a fraction tolerated). Not float(): "inf", "nan",
-#: "1e9" and "1_0" are not delays, and "inf" would hold every run back for ever.
-_DELAY_SECONDS = re.compile(r"\d{1,9}(?:\.\d+)?")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,7 +37,8 @@ class RetryPolicy:
     #: Backoff before the second attempt, in seconds; multiplied by ``multiplier`` each time.
     base_delay: float = 1.0
     multiplier: float = 2.0
-    #: Upper bound of one computed backoff, in seconds (a provider's retry_after is not capped).
+    #: Upper bound of one computed backoff, in seconds (a provider's retry_after is capped
+    #: at :data:`~mission_control.errors.MAX_RETRY_AFTER_SECONDS`).
     max_delay: float = 60.0
     #: Each computed backoff is scaled by a random factor in [1 - jitter, 1 + jitter]
     #: (then capped at ``max_delay``).
@@ -83,8 +78,9 @@ async def retry_call(
         try:
             return await operation()
         except TemporaryError as exc:
-            delay = exc.retry_after
-            if not delay or delay < 0:  # "retry now" would hammer a struggling provider
+            # Capped and finite whatever raised it; "retry now" would hammer a struggling provider.
+            delay = bounded_delay(exc.retry_after)
+            if not delay:
                 delay = policy.backoff(attempt=attempt, rand=rand())
             out_of_time = deadline is not None and clock() + delay >= deadline
             if attempt >= policy.max_attempts or out_of_time:
@@ -97,20 +93,3 @@ async def retry_call(
             if on_retry is not None:
                 on_retry(exc, delay)
             await sleep(delay)
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds from a ``Retry-After`` header: delta-seconds or an HTTP date; None if absent
-    or not one of those."""
-    if not value:
-        return None
-    value = value.strip()
-    if _DELAY_SECONDS.fullmatch(value):
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from mission_control.connectors import MISSING_SETTINGS
 from mission_control.connectors.argocd import ArgoApplication, ArgoCDConnector
 from mission_control.connectors.errors import ConnectorNotConfigured
+from mission_control.runs.policy import sync_risk
 from mission_control.tools.base import RiskLevel, Tool, ToolContext, ToolOutput
 from mission_control.tools.formatting import table
 
@@ -100,6 +101,16 @@ class SyncAppArgs(BaseModel):
         description="Git revision (branch, tag, SHA) or chart version; default: the target.",
     )
     prune: bool = Field(default=False, description="Also delete resources no longer in the source.")
+
+
+async def _sync_risk(args: SyncAppArgs, ctx: ToolContext) -> RiskLevel:
+    """SAFE_MUTATE for a sync of the application's own target revision without prune; another
+    revision or ``prune`` makes it DESTRUCTIVE (held for approval by the default policy)."""
+    arguments = args.model_dump(exclude_none=True)
+    target = None
+    if args.revision is not None and not args.prune:
+        target = (await _argocd(ctx).get_application(args.name)).target_revision
+    return RiskLevel(sync_risk(arguments, target_revision=target))
 
 
 async def _preview_sync(args: SyncAppArgs, ctx: ToolContext) -> str:
@@ -193,7 +204,9 @@ ARGOCD_TOOLS: tuple[Tool[Any], ...] = (
         connector="argocd",
         run=_sync,
         preview=_preview_sync,
+        risk_of_call=_sync_risk,
         timeout_seconds=30,
+        outcome_check="check the application's last operation (get_argocd_app_status)",
     ),
     Tool(
         name="argocd_rollback_app",
@@ -207,5 +220,6 @@ ARGOCD_TOOLS: tuple[Tool[Any], ...] = (
         run=_rollback,
         preview=_preview_rollback,
         timeout_seconds=30,
+        outcome_check="check the application's last operation (get_argocd_app_status)",
     ),
 )

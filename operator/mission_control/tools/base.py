@@ -149,6 +149,11 @@ class Tool(Generic[ArgsT]):
     preview: Callable[[ArgsT, ToolContext], Awaitable[str]] | None = None
     #: For Kubernetes tools: the namespace a call touches, so the policy can check it.
     target_namespace: Callable[[ArgsT], str | None] | None = None
+    #: For mutating tools: what to check when a call's outcome is unknown (a timeout).
+    outcome_check: str | None = None
+    #: For tools whose arguments can widen what a call does: the risk of one call, never
+    #: below ``risk`` (see :func:`~mission_control.tools.registry.call_risk`).
+    risk_of_call: Callable[[ArgsT, ToolContext], Awaitable[RiskLevel]] | None = None
 
     def __post_init__(self) -> None:
         if self.risk.mutates and self.preview is None:

@@ -157,5 +157,6 @@ PROXMOX_TOOLS: tuple[Tool[Any], ...] = (
         run=_restart,
         preview=_preview_restart,
         timeout_seconds=60,
+        outcome_check="check the container's uptime (list_proxmox_lxcs) and the node's task log",
     ),
 )

@@ -14,11 +14,12 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from mission_control.connectors import Connectors
-from mission_control.connectors.errors import ConnectorUnavailable
+from mission_control.connectors.errors import ConnectorOutcomeUnknown, ConnectorUnavailable
 from mission_control.errors import PermanentError
 from mission_control.tools.argocd import ARGOCD_TOOLS
 from mission_control.tools.base import (
     MISSING_BACKEND_SETTINGS,
+    RiskLevel,
     Tool,
     ToolContext,
     ToolOutcomeUnknown,
@@ -37,6 +38,7 @@ __all__ = [
     "ToolAvailability",
     "ToolRegistry",
     "UnknownTool",
+    "call_risk",
     "default_registry",
     "invoke",
     "preview",
@@ -146,15 +148,41 @@ async def invoke(tool: Tool[Any], raw_arguments: Any, ctx: ToolContext) -> ToolO
     try:
         async with asyncio.timeout(tool.timeout_seconds):
             return await tool.run(args, ctx)
+    except ConnectorOutcomeUnknown as exc:
+        # The connector saw the change leave and no answer come back (see connectors.errors).
+        raise ToolOutcomeUnknown(f"{tool.name}: outcome unknown: {exc}") from None
     except TimeoutError:
         if tool.risk.mutates:
             raise ToolOutcomeUnknown(
                 f"{tool.name} did not finish within {tool.timeout_seconds:g}s; it may still "
-                "take effect: check the current state before trying again"
+                f"take effect: {tool.outcome_check or 'check the current state'} before "
+                "trying again"
             ) from None
         raise ConnectorUnavailable(
             f"{tool.name} did not finish within {tool.timeout_seconds:g}s"
         ) from None
+
+
+_RISK_ORDER = (RiskLevel.READ_ONLY, RiskLevel.SAFE_MUTATE, RiskLevel.DESTRUCTIVE)
+
+
+async def call_risk(tool: Tool[Any], raw_arguments: Any, ctx: ToolContext) -> RiskLevel:
+    """The risk of this call, decided in code: the tool's own risk, raised by arguments that
+    widen what the call does (``argocd_sync_app`` with ``prune`` or another revision).
+
+    The policy decides on this, never on anything the model says. Validates the arguments.
+    """
+    if tool.risk_of_call is None:
+        return tool.risk
+    args = tool.parse_arguments(raw_arguments)
+    try:
+        async with asyncio.timeout(tool.timeout_seconds):
+            risk = await tool.risk_of_call(args, ctx)
+    except TimeoutError:
+        raise ConnectorUnavailable(
+            f"the risk of {tool.name} could not be assessed within {tool.timeout_seconds:g}s"
+        ) from None
+    return max(risk, tool.risk, key=_RISK_ORDER.index)
 
 
 async def preview(tool: Tool[Any], raw_arguments: Any, ctx: ToolContext) -> str:

@@ -33,7 +33,11 @@ from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
-from mission_control.connectors.errors import ConnectorNotConfigured, ConnectorRequestError
+from mission_control.connectors.errors import (
+    MUTATION_TIMEOUT_SECONDS,
+    ConnectorNotConfigured,
+    ConnectorRequestError,
+)
 from mission_control.connectors.kubernetes.errors import (
     Operation,
     translate_api_error,
@@ -220,16 +224,21 @@ class KubernetesConnector:
                 exc, op=op, impersonate=impersonate, server=self.server
             ) from exc
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise translate_transport_error(exc, server=self.server, timeout=self._timeout) from exc
+            raise translate_transport_error(
+                exc, server=self.server, timeout=self._timeout, op=op
+            ) from exc
 
-    def _raw_options(self) -> dict[str, Any]:
-        # Raw responses: we parse the JSON ourselves (see the module docstring).
-        return {"_preload_content": False, "_request_timeout": (CONNECT_TIMEOUT, self._timeout)}
+    def _raw_options(self, *, mutates: bool = False) -> dict[str, Any]:
+        # Raw responses: we parse the JSON ourselves (see the module docstring). A change waits
+        # longer than any tool's bound, so that bound (an unknown outcome) ends it first.
+        read = max(self._timeout, MUTATION_TIMEOUT_SECONDS) if mutates else self._timeout
+        return {"_preload_content": False, "_request_timeout": (CONNECT_TIMEOUT, read)}
 
     async def _fetch(self, call: _Call, *, op: Operation, impersonate: str | None) -> bytes:
         """One request; ``call`` gets the API groups and the options every request needs."""
+        options = self._raw_options(mutates=op.mutates)
         return await self._in_thread(
-            lambda apis: _read(call(apis, self._raw_options())), op=op, impersonate=impersonate
+            lambda apis: _read(call(apis, options)), op=op, impersonate=impersonate
         )
 
     async def _list(self, call: _Call, *, op: Operation, impersonate: str | None) -> list[bytes]:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 import re
+import ssl
 from dataclasses import dataclass
 
+import urllib3
 from kubernetes.client.exceptions import ApiException
 
 from mission_control.connectors.errors import (
@@ -21,9 +23,11 @@ from mission_control.connectors.errors import (
     ConnectorError,
     ConnectorForbidden,
     ConnectorNotFound,
+    ConnectorOutcomeUnknown,
     ConnectorRequestError,
     ConnectorUnavailable,
 )
+from mission_control.errors import parse_retry_after
 
 __all__ = ["Operation", "describe_identity", "translate_api_error", "translate_transport_error"]
 
@@ -58,6 +62,24 @@ class Operation:
 
     def scope(self) -> str:
         return f"in namespace {self.namespace}" if self.namespace else "cluster-wide"
+
+    @property
+    def mutates(self) -> bool:
+        """Whether the request changes something (sent once, never retried)."""
+        return self.verb not in _READ_VERBS
+
+    def unknown(self, server: str, why: str) -> ConnectorOutcomeUnknown:
+        """The error of a change that may have reached ``server`` without a known result."""
+        error = ConnectorOutcomeUnknown(
+            f"Kubernetes API server {server} may have received the request to {self.verb} "
+            f"{self.target()}, but {why}; check the {self.kind.lower()}'s current state "
+            "before trying again"
+        )
+        error.source = "kubernetes"
+        return error
+
+
+_READ_VERBS = frozenset({"get", "list", "watch"})
 
 
 def describe_identity(impersonate: str | None) -> str:
@@ -106,14 +128,6 @@ def _forbidden(*, op: Operation, impersonate: str | None, message: str) -> Conne
     return ConnectorForbidden(f"{who} may not {op.verb} {op.resource} {op.scope()} (RBAC): {fix}")
 
 
-def _retry_after(exc: ApiException) -> float | None:
-    value = (exc.headers or {}).get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
 def translate_api_error(
     exc: ApiException, *, op: Operation, impersonate: str | None, server: str
 ) -> ConnectorError:
@@ -135,8 +149,10 @@ def translate_api_error(
     elif status == 429:
         error = ConnectorUnavailable(
             f"Kubernetes API server {server} is throttling requests (429): {message}",
-            retry_after=_retry_after(exc),
+            retry_after=parse_retry_after((exc.headers or {}).get("Retry-After")),
         )
+    elif status >= 500 and op.mutates:
+        return op.unknown(server, f"it answered {status} ({message})")
     elif status >= 500:
         error = ConnectorUnavailable(
             f"Kubernetes API server {server} failed to {op.verb} {op.target()} "
@@ -150,19 +166,37 @@ def translate_api_error(
     return error
 
 
-def translate_transport_error(exc: BaseException, *, server: str, timeout: float) -> ConnectorError:
-    """Turn a socket-level failure (refused, reset, timed out) into ``ConnectorUnavailable``."""
+def translate_transport_error(
+    exc: BaseException, *, server: str, timeout: float, op: Operation | None = None
+) -> ConnectorError:
+    """Turn a socket-level failure (refused, reset, timed out) into a connector error.
+
+    For a change (``op.mutates``) only a failure that proves nothing was sent (no connection:
+    refused, DNS, TLS handshake, connect timeout) stays retryable ``ConnectorUnavailable``;
+    anything later is :class:`ConnectorOutcomeUnknown`.
+    """
     # urllib3 wraps the real cause (refused, timed out, reset) in MaxRetryError.reason.
     cause = exc
     while isinstance(getattr(cause, "reason", None), BaseException):
         cause = cause.reason  # type: ignore[attr-defined]
-    if isinstance(cause, TimeoutError) or "Timeout" in type(cause).__name__:
+    not_sent = isinstance(
+        cause,
+        urllib3.exceptions.NewConnectionError
+        | urllib3.exceptions.ConnectTimeoutError
+        | urllib3.exceptions.SSLError
+        | ssl.SSLError,
+    )
+    timed_out = isinstance(cause, TimeoutError) or "Timeout" in type(cause).__name__
+    # Drop urllib3's object reprs ("<HTTPSConnection object at 0x...>: ") from the text.
+    text = _OBJECT_REPR.sub("", str(cause)) or type(cause).__name__
+    if op is not None and op.mutates and not not_sent:
+        return op.unknown(server, "no answer came in time" if timed_out else f"{text}")
+    error: ConnectorError
+    if timed_out:
         error = ConnectorUnavailable(
             f"Kubernetes API server {server} did not answer within {timeout:g}s"
         )
     else:
-        # Drop urllib3's object reprs ("<HTTPSConnection object at 0x...>: ") from the text.
-        text = _OBJECT_REPR.sub("", str(cause)) or type(cause).__name__
         error = ConnectorUnavailable(f"Kubernetes API server {server} is unreachable: {text}")
     error.source = "kubernetes"
     return error

@@ -16,6 +16,7 @@ import anthropic
 from anthropic.types import Message as AnthropicMessage
 from anthropic.types import MessageParam, ToolParam, ToolUseBlock
 
+from mission_control.errors import parse_retry_after
 from mission_control.llm.errors import (
     AuthenticationFailed,
     BadRequest,
@@ -39,7 +40,6 @@ from mission_control.llm.messages import (
     UserMessage,
 )
 from mission_control.llm.provider import ProviderHealth, call_provider, check_provider
-from mission_control.llm.retry import parse_retry_after
 from mission_control.settings import Provider
 
 __all__ = ["AnthropicProvider", "to_anthropic_request"]

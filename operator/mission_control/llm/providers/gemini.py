@@ -23,6 +23,7 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
+from mission_control.errors import parse_retry_after
 from mission_control.llm.errors import (
     AuthenticationFailed,
     BadRequest,
@@ -47,7 +48,6 @@ from mission_control.llm.messages import (
     new_tool_call_id,
 )
 from mission_control.llm.provider import ProviderHealth, call_provider, check_provider
-from mission_control.llm.retry import parse_retry_after
 from mission_control.settings import Provider
 
 __all__ = ["API_VERSION", "GeminiProvider", "to_gemini_request"]
@@ -199,7 +199,7 @@ def _retry_delay(exc: genai_errors.APIError) -> float | None:
         if str(item.get("@type", "")).endswith("google.rpc.RetryInfo"):
             match = _DURATION.fullmatch(str(item.get("retryDelay", "")))
             if match:
-                return float(match.group(1))
+                return parse_retry_after(match.group(1))
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None)
     return parse_retry_after(headers.get("retry-after")) if headers is not None else None

@@ -59,6 +59,7 @@ KUBERNETES_TOOLS: tuple[Tool[Any], ...] = (
         run=deployments.restart,
         preview=deployments.preview_restart,
         target_namespace=target_namespace,
+        outcome_check="check the deployment's restartedAt annotation and its pods (list_k8s_pods)",
     ),
     Tool(
         name="list_k8s_pods",
@@ -98,6 +99,7 @@ KUBERNETES_TOOLS: tuple[Tool[Any], ...] = (
         run=deployments.scale,
         preview=deployments.preview_scale,
         target_namespace=target_namespace,
+        outcome_check="check the deployment's desired replicas (list_k8s_deployments)",
     ),
     Tool(
         name="delete_k8s_pod",
@@ -111,5 +113,6 @@ KUBERNETES_TOOLS: tuple[Tool[Any], ...] = (
         run=pods.delete,
         preview=pods.preview_delete,
         target_namespace=target_namespace,
+        outcome_check="check whether the pod still exists (list_k8s_pods)",
     ),
 )
