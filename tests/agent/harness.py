@@ -19,7 +19,7 @@ from mission_control.agent import RunRequest
 from mission_control.resources.task import TaskSpec
 from mission_control.resources.taskrun import TaskRunSpec
 from mission_control.runs.approvals import ApprovalEntry
-from mission_control.runs.resolve import RunPolicy
+from mission_control.runs.resolve import DEFAULT_SERVICE_ACCOUNT, RunPolicy, service_account
 
 
 @dataclass(frozen=True)
@@ -117,9 +117,16 @@ def run_request(
     creator: str | None = "alice",
     **extra: Any,
 ) -> RunRequest:
-    """A RunRequest for an inline Task written as its YAML would be (camelCase)."""
+    """A RunRequest for an inline Task written as its YAML would be (camelCase).
+
+    The ServiceAccount is chosen as the handler chooses it (TaskRun, else Task, else default).
+    """
     spec = TaskRunSpec.model_validate({"taskSpec": dict(task), **(run or {})})
-    assert spec.task_spec is not None
+    task_spec = TaskSpec.model_validate(dict(task))
+    extra.setdefault(
+        "service_account",
+        service_account(run=spec, task=task_spec, default=DEFAULT_SERVICE_ACCOUNT),
+    )
     return RunRequest(
         namespace=namespace,
         name=f"run-{uuid.uuid4().hex[:6]}",
@@ -128,7 +135,7 @@ def run_request(
         created_at=dt.datetime.now(dt.UTC),
         creator=creator,
         spec=spec,
-        task=TaskSpec.model_validate(dict(task)),
+        task=task_spec,
         task_name=f"{namespace}/diagnose",
         policy=policy or RunPolicy(),
         **extra,
