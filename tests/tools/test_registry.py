@@ -146,7 +146,7 @@ def test_the_raw_result_for_the_journal_is_bounded_with_a_visible_marker() -> No
     assert len(kept["json"]) == JOURNAL_OUTPUT_LIMIT
     assert kept["json"].startswith('[{"line":"xxx')
     omitted = len(json.dumps(raw, separators=(",", ":"))) - JOURNAL_OUTPUT_LIMIT
-    assert kept["truncated"] == (f"[... output truncated: {omitted} more characters not shown ...]")
+    assert kept["truncated"] == (f"[... output truncated: {omitted} more bytes not shown ...]")
 
 
 @pytest.mark.parametrize("name", sorted(DESIGN_TABLE))

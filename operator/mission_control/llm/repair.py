@@ -8,6 +8,10 @@ names an offered tool. Prose around the JSON means the model is explaining or qu
 calling: the response is left untouched (it is then a plain answer), as it is for a tool that
 was not offered. A call of an offered tool whose arguments are not a JSON object keeps its
 name and gets ``arguments_error``, so the run loop can tell the model what to fix. Pure.
+
+Repair never raises: text it cannot read (nesting deep enough to exhaust the recursion limit,
+integers longer than Python converts, anything else) is simply "no repair". Text longer than
+:data:`MAX_REPAIR_CHARS` is not scanned at all.
 """
 
 from __future__ import annotations
@@ -25,7 +29,11 @@ from mission_control.llm.messages import (
     new_tool_call_id,
 )
 
-__all__ = ["repair_tool_calls"]
+__all__ = ["MAX_REPAIR_CHARS", "repair_tool_calls"]
+
+#: Longer answers are not scanned for tool calls: a tool call is a few hundred characters, and
+#: the scan retries at every ``{`` or ``[`` that does not start valid JSON.
+MAX_REPAIR_CHARS = 64 * 1024
 
 _ARGUMENT_KEYS = ("arguments", "parameters", "args", "input")
 _WRAPPERS = re.compile(
@@ -36,9 +44,21 @@ _Shape = tuple[str, dict[str, Any] | str]
 
 
 def repair_tool_calls(response: LLMResponse, *, tools: Sequence[ToolDefinition]) -> LLMResponse:
-    """``response`` with tool calls recovered from its text, when that is unambiguous."""
+    """``response`` with tool calls recovered from its text, when that is unambiguous.
+
+    Never raises: any failure while reading the text means "no repair".
+    """
     if response.tool_calls or not tools or "{" not in response.text:
         return response
+    if len(response.text) > MAX_REPAIR_CHARS:
+        return response
+    try:
+        return _repair(response, tools=tools)
+    except Exception:  # RecursionError, int-size ValueError, ...: the text is not a call
+        return response
+
+
+def _repair(response: LLMResponse, *, tools: Sequence[ToolDefinition]) -> LLMResponse:
     known = {tool.name for tool in tools}
     calls: list[ToolCall] = []
     spans: list[tuple[int, int]] = []

@@ -54,10 +54,11 @@ def _missing_backend_settings() -> dict[ToolBackend, str]:
 MISSING_BACKEND_SETTINGS: Mapping[ToolBackend, str] = _missing_backend_settings()
 
 
-#: Default bound of the text handed to the model (16 KiB; see docs/architecture.md).
+#: Default bound of the text handed to the model, in bytes of UTF-8, marker included (16 KiB;
+#: see docs/architecture.md).
 MODEL_OUTPUT_LIMIT = 16 * 1024
-TRUNCATION_MARKER = "\n[... output truncated: {omitted} more characters not shown ...]"
-#: Bound of the raw result kept in the journal (1 MiB), in characters of JSON.
+TRUNCATION_MARKER = "\n[... output truncated: {omitted} more bytes not shown ...]"
+#: Bound of the raw result kept in the journal (1 MiB), in bytes of its JSON in UTF-8.
 JOURNAL_OUTPUT_LIMIT = 1024 * 1024
 
 
@@ -117,17 +118,38 @@ class ToolOutput:
         keeps the beginning and says visibly that the rest is gone.
         """
         encoded = json.dumps(self.raw, ensure_ascii=False, separators=(",", ":"), default=str)
-        if len(encoded) <= limit:
+        data = encoded.encode("utf-8")
+        if len(data) <= limit:
             return json.loads(encoded)
-        marker = TRUNCATION_MARKER.format(omitted=len(encoded) - limit).strip()
-        return {"truncated": marker, "json": encoded[:limit]}
+        kept = _cut(data, limit)
+        marker = TRUNCATION_MARKER.format(omitted=len(data) - len(kept)).strip()
+        return {"truncated": marker, "json": kept.decode("utf-8")}
 
 
 def truncate_text(text: str, *, limit: int) -> str:
-    """Cut ``text`` to ``limit`` characters plus a visible marker saying how much is gone."""
-    if len(text) <= limit:
+    """``text`` if it fits in ``limit`` bytes of UTF-8; else its beginning and a visible marker
+    saying how many bytes are gone, together at most ``limit`` bytes.
+
+    A character is never cut in half. A limit too small for the marker keeps only the text.
+    """
+    data = text.encode("utf-8")
+    if len(data) <= limit:
         return text
-    return text[:limit] + TRUNCATION_MARKER.format(omitted=len(text) - limit)
+    # The marker's own size depends on the count it shows: reserve room for the largest count.
+    room = limit - len(TRUNCATION_MARKER.format(omitted=len(data)).encode("utf-8"))
+    if room < 0:
+        return _cut(data, limit).decode("utf-8")
+    kept = _cut(data, room)
+    return kept.decode("utf-8") + TRUNCATION_MARKER.format(omitted=len(data) - len(kept))
+
+
+def _cut(data: bytes, limit: int) -> bytes:
+    """The longest prefix of UTF-8 ``data`` within ``limit`` bytes that ends on a character."""
+    end = max(limit, 0)
+    # Step back over continuation bytes (0b10xxxxxx) to the start of the cut character.
+    while 0 < end < len(data) and data[end] & 0xC0 == 0x80:
+        end -= 1
+    return data[:end]
 
 
 ArgsT = TypeVar("ArgsT", bound=BaseModel)
