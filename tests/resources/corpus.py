@@ -62,11 +62,47 @@ def toolpolicy() -> Manifest:
                 "destructive": "RequireApproval",
             },
             "targetNamespaces": ["media"],
+            "targetApplications": ["media-*"],
             "approvers": [{"kind": "User", "name": "alice"}],
+            "approval": {"requiredApprovals": 2, "forbidSelfApproval": True},
             "approvalTimeoutSeconds": 3600,
             "budgets": {"maxTokensPerRun": 100000, "maxCostUSDPerDay": "5.00"},
         },
     }
+
+
+def clustertoolpolicy() -> Manifest:
+    return {
+        "apiVersion": API,
+        "kind": "ClusterToolPolicy",
+        "metadata": {"name": "valid-cluster-policy"},
+        "spec": {
+            "grants": [
+                {
+                    "namespaces": {
+                        "matchLabels": {"missioncontrol.dev/agents": "enabled"},
+                        "matchExpressions": [
+                            {"key": "env", "operator": "In", "values": ["lab", "home"]},
+                            {"key": "frozen", "operator": "DoesNotExist"},
+                        ],
+                    },
+                    "tools": ["list_proxmox_*", "restart_proxmox_lxc"],
+                    "targetApplications": ["media-*"],
+                },
+                {"namespaces": {}, "tools": ["query_prometheus"]},
+            ],
+            "rules": [{"tools": ["restart_*"], "action": "RequireApproval"}],
+            "approvers": [{"kind": "Group", "name": "sre"}],
+        },
+    }
+
+
+def _grant(**values: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda spec: spec["grants"][0].update(values)
+
+
+def _requirement(**values: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda spec: spec["grants"][0]["namespaces"]["matchExpressions"][0].update(values)
 
 
 @dataclass(frozen=True)
@@ -212,10 +248,22 @@ INVALID: list[Case] = [
         ("spec.status", "Unsupported value", '"Cancelled"'),
     ),
     Case(
-        "run-duplicate-approvals",
+        "run-two-decisions-by-one-person",
         taskrun,
-        _set(approvals=[APPROVAL, {**APPROVAL, "by": "x"}]),
+        _set(approvals=[APPROVAL, {**APPROVAL, "decision": "Reject"}]),
         ("spec.approvals[1]", "Duplicate value"),
+    ),
+    Case(
+        "run-duplicate-approval-groups",
+        taskrun,
+        _set(approvals=[{**APPROVAL, "groups": ["sre", "sre"]}]),
+        ("spec.approvals[0].groups[1]", "Duplicate value"),
+    ),
+    Case(
+        "run-approval-group-with-spaces",
+        taskrun,
+        _set(approvals=[{**APPROVAL, "groups": ["sre "]}]),
+        ("spec.approvals[0].groups[0]", "without leading or trailing spaces"),
     ),
     Case(
         "run-bad-decision",
@@ -321,9 +369,100 @@ INVALID: list[Case] = [
         ("spec.budgets.maxCostUSDPerDay", "should match"),
     ),
     Case(
+        "policy-no-approvals-required",
+        toolpolicy,
+        _set(approval={"requiredApprovals": 0}),
+        ("spec.approval.requiredApprovals", "greater than or equal to 1"),
+    ),
+    Case(
+        "policy-too-many-approvals-required",
+        toolpolicy,
+        _set(approval={"requiredApprovals": 6}),
+        ("spec.approval.requiredApprovals", "less than or equal to 5"),
+    ),
+    Case(
+        "policy-application-glob-that-never-matches",
+        toolpolicy,
+        _set(targetApplications=["Media_*"]),
+        ("spec.targetApplications[0]", "could never match"),
+    ),
+    Case(
+        "policy-duplicate-target-applications",
+        toolpolicy,
+        _set(targetApplications=["a", "a"]),
+        ("spec.targetApplications[1]", "Duplicate value"),
+    ),
+    Case(
         "policy-bad-approver-kind",
         toolpolicy,
         _set(approvers=[{"kind": "Team", "name": "x"}]),
         ("spec.approvers[0].kind", "Unsupported value", '"Group"'),
+    ),
+    # ClusterToolPolicy
+    Case(
+        "cluster-grant-without-namespaces",
+        clustertoolpolicy,
+        lambda spec: spec["grants"][0].pop("namespaces"),
+        ("spec.grants[0].namespaces", "Required value"),
+    ),
+    Case(
+        "cluster-grant-without-tools",
+        clustertoolpolicy,
+        _grant(tools=[]),
+        ("spec.grants[0].tools", "at least 1 items"),
+    ),
+    Case(
+        "cluster-in-without-values",
+        clustertoolpolicy,
+        _requirement(values=[]),
+        ("spec.grants[0].namespaces.matchExpressions[0]", "In and NotIn need at least one value"),
+    ),
+    Case(
+        "cluster-exists-with-values",
+        clustertoolpolicy,
+        _requirement(operator="Exists"),
+        ("Exists and DoesNotExist take none",),
+    ),
+    Case(
+        "cluster-bad-selector-operator",
+        clustertoolpolicy,
+        _requirement(operator="Matches"),
+        ("spec.grants[0].namespaces.matchExpressions[0].operator", "Unsupported value"),
+    ),
+    Case(
+        "cluster-bad-label-key",
+        clustertoolpolicy,
+        _grant(namespaces={"matchLabels": {"agents enabled": "yes"}}),
+        ("spec.grants[0].namespaces.matchLabels", "label keys are"),
+    ),
+    Case(
+        "cluster-bad-label-value",
+        clustertoolpolicy,
+        _grant(namespaces={"matchLabels": {"agents": "not valid"}}),
+        ("spec.grants[0].namespaces.matchLabels.agents", "should match"),
+    ),
+    Case(
+        "cluster-tool-glob-that-never-matches",
+        clustertoolpolicy,
+        _grant(tools=["List_*"]),
+        ("spec.grants[0].tools[0]", "could never match"),
+    ),
+    Case(
+        "cluster-application-glob-that-never-matches",
+        clustertoolpolicy,
+        _grant(targetApplications=["media apps"]),
+        ("spec.grants[0].targetApplications[0]", "could never match"),
+    ),
+    Case(
+        "cluster-bad-rule-action",
+        clustertoolpolicy,
+        _set(rules=[{"tools": ["*"], "action": "Maybe"}]),
+        ("spec.rules[0].action", "Unsupported value"),
+    ),
+    Case(
+        "cluster-unknown-field",
+        clustertoolpolicy,
+        _set(targetNamespaces=["media"]),
+        ('unknown field "spec.targetNamespaces"',),
     ),
 ]

@@ -8,7 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from mission_control.resources import ModelRef, Task, TaskRun, TaskSpec, ToolPolicy
+from mission_control.resources import (
+    ApprovalSettings,
+    Approver,
+    ClusterToolPolicy,
+    ClusterToolPolicySpec,
+    LabelSelector,
+    LabelSelectorRequirement,
+    ModelRef,
+    Task,
+    TaskRun,
+    TaskSpec,
+    ToolGrant,
+    ToolPolicy,
+)
 from mission_control.resources.common import Metadata
 from mission_control.resources.taskrun import Approval, TaskRef, TaskRunParam, TaskRunSpec
 from mission_control.resources.toolpolicy import Budgets, PolicyRule, ToolPolicySpec
@@ -21,16 +34,27 @@ pytestmark = pytest.mark.controlplane
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_crds_are_established_with_status_subresource_and_short_names(crds: Cluster) -> None:
-    for plural, short in (("tasks", "mctask"), ("taskruns", "mcrun"), ("toolpolicies", "mcpolicy")):
-        crd = json.loads(
-            crds.kubectl("get", "crd", f"{plural}.missioncontrol.dev", "-o", "json").stdout
-        )
-        established = {c["type"]: c["status"] for c in crd["status"]["conditions"]}
-        assert established["Established"] == "True"
-        assert crd["spec"]["names"]["shortNames"] == [short]
-        assert crd["spec"]["names"]["categories"] == ["missioncontrol"]
-        assert crd["spec"]["versions"][0]["subresources"] == {"status": {}}
+@pytest.mark.parametrize(
+    ("plural", "short", "scope"),
+    [
+        ("tasks", "mctask", "Namespaced"),
+        ("taskruns", "mcrun", "Namespaced"),
+        ("toolpolicies", "mcpolicy", "Namespaced"),
+        ("clustertoolpolicies", "mcclusterpolicy", "Cluster"),
+    ],
+)
+def test_crds_are_established_with_status_subresource_and_short_names(
+    crds: Cluster, plural: str, short: str, scope: str
+) -> None:
+    crd = json.loads(
+        crds.kubectl("get", "crd", f"{plural}.missioncontrol.dev", "-o", "json").stdout
+    )
+    established = {c["type"]: c["status"] for c in crd["status"]["conditions"]}
+    assert established["Established"] == "True"
+    assert crd["spec"]["scope"] == scope
+    assert crd["spec"]["names"]["shortNames"] == [short]
+    assert crd["spec"]["names"]["categories"] == ["missioncontrol"]
+    assert crd["spec"]["versions"][0]["subresources"] == {"status": {}}
 
 
 def test_every_example_applies_with_kubectl_apply(crds: Cluster, k8s_namespace: str) -> None:
@@ -46,8 +70,8 @@ def test_every_example_applies_with_kubectl_apply(crds: Cluster, k8s_namespace: 
 
 def test_kubectl_explain_teaches_the_approval_fields(crds: Cluster) -> None:
     text = crds.kubectl("explain", "taskrun.spec.approvals").stdout
-    assert "Decisions on held tool calls, keyed by toolCallId" in text
-    for field in ("toolCallId", "decision", "by", "argsDigest", "message"):
+    assert "Decisions on held tool calls, one per tool call and person" in text
+    for field in ("toolCallId", "decision", "by", "groups", "argsDigest", "message"):
         assert field in text
     assert (
         "Your Kubernetes user name" in crds.kubectl("explain", "taskrun.spec.approvals.by").stdout
@@ -146,7 +170,13 @@ def test_objects_built_from_the_models_pass_server_side_dry_run(
                 params=[TaskRunParam(name="app", value="jellyfin")],
                 dry_run=True,
                 approvals=[
-                    Approval(tool_call_id="tc-1", decision="Reject", by="admin", message="not now")
+                    Approval(
+                        tool_call_id="tc-1",
+                        decision="Reject",
+                        by="admin",
+                        groups=["system:masters"],
+                        message="not now",
+                    )
                 ],
             ),
         ),
@@ -154,7 +184,27 @@ def test_objects_built_from_the_models_pass_server_side_dry_run(
             metadata=Metadata(name="built"),
             spec=ToolPolicySpec(
                 rules=[PolicyRule(tools=["scale_*"], action="Deny")],
+                target_applications=["media-*"],
+                approval=ApprovalSettings(required_approvals=2, forbid_self_approval=True),
                 budgets=Budgets.model_validate({"maxCostUSDPerRun": "0.10"}),
+            ),
+        ),
+        ClusterToolPolicy(
+            metadata=Metadata(name="built"),
+            spec=ClusterToolPolicySpec(
+                grants=[
+                    ToolGrant(
+                        namespaces=LabelSelector(
+                            match_labels={"kubernetes.io/metadata.name": k8s_namespace},
+                            match_expressions=[
+                                LabelSelectorRequirement(key="frozen", operator="DoesNotExist")
+                            ],
+                        ),
+                        tools=["list_proxmox_*"],
+                    )
+                ],
+                rules=[PolicyRule(tools=["restart_*"], action="RequireApproval")],
+                approvers=[Approver(kind="Group", name="sre")],
             ),
         ),
     ]

@@ -10,13 +10,18 @@ import pytest
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from mission_control.resources import Limits, Task, TaskRun, ToolPolicy
+from mission_control.resources import ClusterToolPolicy, Limits, Task, TaskRun, ToolPolicy
 from mission_control.resources.crds import all_crds, render
 from mission_control.resources.taskrun import PendingApproval, RunResult, UsageStatus
-from tests.resources.corpus import INVALID, Case, task, taskrun, toolpolicy
+from tests.resources.corpus import INVALID, Case, clustertoolpolicy, task, taskrun, toolpolicy
 
 ROOT = Path(__file__).resolve().parents[2]
-MODELS: dict[str, type[BaseModel]] = {"Task": Task, "TaskRun": TaskRun, "ToolPolicy": ToolPolicy}
+MODELS: dict[str, type[BaseModel]] = {
+    "Task": Task,
+    "TaskRun": TaskRun,
+    "ToolPolicy": ToolPolicy,
+    "ClusterToolPolicy": ClusterToolPolicy,
+}
 
 
 def examples() -> list[dict[str, Any]]:
@@ -59,7 +64,9 @@ def test_examples_parse_into_the_models(doc: dict[str, Any]) -> None:
     assert model.to_k8s()["spec"] == doc["spec"]  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("build", [task, taskrun, toolpolicy], ids=lambda f: f.__name__)
+@pytest.mark.parametrize(
+    "build", [task, taskrun, toolpolicy, clustertoolpolicy], ids=lambda f: f.__name__
+)
 def test_valid_base_objects_round_trip_through_the_models(build: Any) -> None:
     doc = build()
     model = MODELS[doc["kind"]].model_validate(doc)
@@ -113,3 +120,23 @@ def test_status_fields_are_bounded_like_the_crd() -> None:
                 "expiresAt": "2026-01-01T01:00:00Z",
             }
         )
+
+
+def test_several_people_may_decide_one_call_but_each_only_once() -> None:
+    run = taskrun()
+    first = {"toolCallId": "tc-1", "decision": "Approve", "by": "alice", "groups": ["sre"]}
+    run["spec"]["approvals"] = [first, {**first, "by": "bob"}]
+    assert [a.by for a in TaskRun.model_validate(run).spec.approvals] == ["alice", "bob"]
+    run["spec"]["approvals"].append({**first, "decision": "Reject"})
+    with pytest.raises(
+        ValidationError, match=r"duplicate approvals \(toolCallId, by\): tc-1 by alice"
+    ):
+        TaskRun.model_validate(run)
+
+
+def test_an_empty_namespace_selector_is_kept_as_every_namespace() -> None:
+    policy = ClusterToolPolicy.model_validate(clustertoolpolicy())
+    grant = policy.spec.grants[1]
+    assert grant.namespaces.match_labels is None
+    assert grant.namespaces.match_expressions is None
+    assert policy.to_k8s()["spec"]["grants"][1]["namespaces"] == {}

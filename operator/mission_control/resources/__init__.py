@@ -5,6 +5,13 @@ objects built from them with server-side dry-run, and checks that they reject th
 the API server rejects.
 """
 
+from mission_control.resources.clustertoolpolicy import (
+    ClusterToolPolicy,
+    ClusterToolPolicySpec,
+    LabelSelector,
+    LabelSelectorRequirement,
+    ToolGrant,
+)
 from mission_control.resources.common import Condition, Metadata, ModelRef
 from mission_control.resources.task import Limits, Param, PolicyRef, Task, TaskSpec, TaskStatus
 from mission_control.resources.taskrun import (
@@ -16,6 +23,7 @@ from mission_control.resources.taskrun import (
     TaskRunStatus,
 )
 from mission_control.resources.toolpolicy import (
+    ApprovalSettings,
     Approver,
     Budgets,
     PolicyDefaults,
@@ -26,9 +34,14 @@ from mission_control.resources.toolpolicy import (
 
 __all__ = [
     "Approval",
+    "ApprovalSettings",
     "Approver",
     "Budgets",
+    "ClusterToolPolicy",
+    "ClusterToolPolicySpec",
     "Condition",
+    "LabelSelector",
+    "LabelSelectorRequirement",
     "Limits",
     "Metadata",
     "ModelRef",
@@ -44,6 +57,7 @@ __all__ = [
     "TaskRunStatus",
     "TaskSpec",
     "TaskStatus",
+    "ToolGrant",
     "ToolPolicy",
     "ToolPolicySpec",
 ]

@@ -8,6 +8,7 @@ this module in step. Pure: no I/O.
 
 from __future__ import annotations
 
+from mission_control.resources.schemas.clustertoolpolicy import clustertoolpolicy_properties
 from mission_control.resources.schemas.parts import condition_path, crd_object, printer_column
 from mission_control.resources.schemas.patterns import GROUP, VERSION, Schema
 from mission_control.resources.schemas.task import task_properties
@@ -18,7 +19,7 @@ __all__ = ["GROUP", "VERSION", "all_crds", "render"]
 
 
 def all_crds() -> dict[str, Schema]:
-    """File name -> CRD object for the three kinds."""
+    """File name -> CRD object for each kind."""
     age = printer_column("Age", ".metadata.creationTimestamp", "date")
     return {
         "task.yaml": crd_object(
@@ -59,6 +60,21 @@ def all_crds() -> dict[str, Schema]:
             "hold for approval; target namespaces; approvers; budgets.",
             properties=toolpolicy_properties(),
             columns=[printer_column("Ready", condition_path("Ready", "status")), age],
+        ),
+        "clustertoolpolicy.yaml": crd_object(
+            kind="ClusterToolPolicy",
+            plural="clustertoolpolicies",
+            short="mcclusterpolicy",
+            description="The ceiling for every namespace: which namespaces may use which tools "
+            "(external systems act with the operator's credentials), rules namespaces cannot "
+            "relax, and approvers added everywhere. Cluster-scoped.",
+            properties=clustertoolpolicy_properties(),
+            columns=[
+                printer_column("Ready", condition_path("Ready", "status")),
+                printer_column("Reason", condition_path("Ready", "reason")),
+                age,
+            ],
+            scope="Cluster",
         ),
     }
 

@@ -61,8 +61,15 @@ class Approval(Resource):
     tool_call_id: ToolCallId
     decision: Decision
     by: UserName
+    groups: list[UserName] | None = Field(default=None, max_length=patterns.MAX_GROUPS)
     message: str | None = Field(default=None, max_length=1024)
     args_digest: ArgsDigest | None = None
+
+    @field_validator("groups")
+    @classmethod
+    def _unique_groups(cls, groups: list[str] | None) -> list[str] | None:
+        require_unique(groups or [], what="groups")
+        return groups
 
 
 class TaskRunSpec(Resource):
@@ -93,8 +100,12 @@ class TaskRunSpec(Resource):
 
     @field_validator("approvals")
     @classmethod
-    def _unique_approvals(cls, approvals: list[Approval]) -> list[Approval]:
-        require_unique([a.tool_call_id for a in approvals], what="approval toolCallIds")
+    def _one_decision_per_call_and_person(cls, approvals: list[Approval]) -> list[Approval]:
+        # The list-map key is (toolCallId, by): several people may decide one call (quorum),
+        # each once.
+        require_unique(
+            [f"{a.tool_call_id} by {a.by}" for a in approvals], what="approvals (toolCallId, by)"
+        )
         return approvals
 
 

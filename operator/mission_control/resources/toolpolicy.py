@@ -19,10 +19,13 @@ from mission_control.resources.schemas import patterns
 
 __all__ = [
     "Action",
+    "AppGlob",
+    "ApprovalSettings",
     "Approver",
     "Budgets",
     "PolicyDefaults",
     "PolicyRule",
+    "ToolGlob",
     "ToolPolicy",
     "ToolPolicySpec",
     "ToolPolicyStatus",
@@ -31,6 +34,7 @@ __all__ = [
 Action = Literal["Allow", "Deny", "RequireApproval"]
 ToolGlob = Annotated[str, Field(min_length=1, max_length=63, pattern=patterns.TOOL_GLOB)]
 NamespaceGlob = Annotated[str, Field(min_length=1, max_length=63, pattern=patterns.NAMESPACE_GLOB)]
+AppGlob = Annotated[str, Field(min_length=1, max_length=63, pattern=patterns.APP_GLOB)]
 
 
 class PolicyRule(Resource):
@@ -56,6 +60,13 @@ class Approver(Resource):
     name: UserName
 
 
+class ApprovalSettings(Resource):
+    """Quorum of distinct approvers, and four-eyes (the run's creator cannot approve)."""
+
+    required_approvals: int = Field(default=1, ge=1, le=patterns.MAX_REQUIRED_APPROVALS)
+    forbid_self_approval: bool = False
+
+
 class Budgets(Resource):
     """Spend limits; per-day budgets are namespace-wide."""
 
@@ -71,7 +82,9 @@ class ToolPolicySpec(Resource):
     rules: list[PolicyRule] = Field(default_factory=list, max_length=100)
     defaults: PolicyDefaults | None = None
     target_namespaces: list[NamespaceGlob] | None = Field(default=None, max_length=100)
+    target_applications: list[AppGlob] | None = Field(default=None, max_length=100)
     approvers: list[Approver] = Field(default_factory=list, max_length=50)
+    approval: ApprovalSettings | None = None
     approval_timeout_seconds: int | None = Field(default=None, ge=60, le=604800)
     budgets: Budgets | None = None
 
@@ -79,6 +92,12 @@ class ToolPolicySpec(Resource):
     @classmethod
     def _unique_namespaces(cls, globs: list[str] | None) -> list[str] | None:
         require_unique(globs or [], what="targetNamespaces")
+        return globs
+
+    @field_validator("target_applications")
+    @classmethod
+    def _unique_applications(cls, globs: list[str] | None) -> list[str] | None:
+        require_unique(globs or [], what="targetApplications")
         return globs
 
 

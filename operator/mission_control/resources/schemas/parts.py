@@ -159,6 +159,7 @@ def crd_object(
     description: str,
     properties: Schema,
     columns: list[Schema],
+    scope: str = "Namespaced",
 ) -> Schema:
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
@@ -166,7 +167,7 @@ def crd_object(
         "metadata": {"name": f"{plural}.{GROUP}"},
         "spec": {
             "group": GROUP,
-            "scope": "Namespaced",
+            "scope": scope,
             "names": {
                 "kind": kind,
                 "listKind": f"{kind}List",

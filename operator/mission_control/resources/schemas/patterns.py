@@ -9,6 +9,7 @@ from typing import Any
 
 __all__ = [
     "ACTIONS",
+    "APP_GLOB",
     "ARGS_DIGEST",
     "COST_TOTAL",
     "DECIMAL_USD",
@@ -16,10 +17,16 @@ __all__ = [
     "DNS_SUBDOMAIN",
     "GROUP",
     "IMMUTABLE_RUN_FIELDS",
+    "LABEL_KEY",
+    "LABEL_VALUE",
+    "MAX_GROUPS",
+    "MAX_REQUIRED_APPROVALS",
     "NAMESPACE_GLOB",
     "NO_SPACE",
     "PARAM_NAME",
+    "REQUESTED_BY_ANNOTATION",
     "RISKS",
+    "SELECTOR_OPERATORS",
     "TOOL_GLOB",
     "TOOL_NAME",
     "USER_NAME_MAX",
@@ -45,11 +52,26 @@ TOOL_NAME = r"^[a-z][a-z0-9_]*$"
 # (upper case, spaces, brackets) would make a rule or namespace entry that never matches.
 TOOL_GLOB = r"^[a-z0-9_*?]+$"
 NAMESPACE_GLOB = r"^[a-z0-9*?-]+$"
+# Argo CD application names are DNS subdomains: '.' is allowed besides '-'.
+APP_GLOB = r"^[a-z0-9*?.-]+$"
+# Label keys and values as Kubernetes validates them: an optional DNS-subdomain prefix and '/'.
+LABEL_KEY = (
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+)
+LABEL_VALUE = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+SELECTOR_OPERATORS = ["In", "NotIn", "Exists", "DoesNotExist"]
 NO_SPACE = r"^[^\t\n\f\r ]+$"  # RE2's \s, spelled out so Python agrees
 RISKS = ["READ_ONLY", "SAFE_MUTATE", "DESTRUCTIVE"]
 #: Longest user name an approval or approver can carry: service-account user names
 #: (system:serviceaccount:NAMESPACE:NAME) reach 339 characters, OIDC ones can be longer.
 USER_NAME_MAX = 1024
+#: Most groups an approval can carry (what the approving user's credentials attest).
+MAX_GROUPS = 64
+#: Largest quorum a ToolPolicy can ask for.
+MAX_REQUIRED_APPROVALS = 5
+#: Who created a TaskRun, stamped by the API server (admission policy in ``crds/``).
+REQUESTED_BY_ANNOTATION = f"{GROUP}/requested-by"
 #: Fields of a TaskRun's spec that say what the run does: fixed once it exists.
 IMMUTABLE_RUN_FIELDS = ("taskRef", "taskSpec", "params", "model", "dryRun", "serviceAccountName")
 ACTIONS = ["Allow", "Deny", "RequireApproval"]

@@ -18,6 +18,7 @@ from mission_control.resources.schemas.patterns import (
     COST_TOTAL,
     DNS_SUBDOMAIN,
     IMMUTABLE_RUN_FIELDS,
+    MAX_GROUPS,
     PARAM_NAME,
     RISKS,
     USER_NAME_MAX,
@@ -32,14 +33,22 @@ def taskrun_properties() -> Schema:
     spec_task = task_spec_schema()
     spec_task["description"] = "An inline Task spec; exactly one of taskRef or taskSpec."
     approval = object_schema(
-        "A decision on a held tool call. Its by must be your own user name: the API server "
-        "rejects approvals given in someone else's name.",
+        "A decision on a held tool call. Its by must be your own user name and its groups "
+        "among your own groups: the API server rejects approvals given in someone else's "
+        "name or groups.",
         {
             "toolCallId": string_schema(
                 "The id in status.pendingApproval.toolCallId.", minLength=1, maxLength=64
             ),
             "decision": string_schema("Approve or Reject.", enum=["Approve", "Reject"]),
             "by": user_name_schema("Your Kubernetes user name (kubectl auth whoami)."),
+            "groups": array_schema(
+                "Optional: your groups (kubectl auth whoami) that make you an approver; each "
+                "must be one of the groups your credentials carry.",
+                user_name_schema("A group you belong to.", what="your group name"),
+                maxItems=MAX_GROUPS,
+                **{"x-kubernetes-list-type": "set"},
+            ),
             "message": string_schema("Why; shown to the model for a rejection.", maxLength=1024),
             "argsDigest": string_schema(
                 "Optional sha256 of the arguments (from "
@@ -100,11 +109,15 @@ def taskrun_properties() -> Schema:
                 "Overrides the Task's service account for Kubernetes tools."
             ),
             "approvals": array_schema(
-                "Decisions on held tool calls, keyed by toolCallId. Add one with "
-                "mission-control approve|reject or kubectl patch.",
+                "Decisions on held tool calls, one per tool call and person (keyed by "
+                "toolCallId and by), so several people can approve one call. Add one with "
+                "mission-control approve|reject (kubectl mc approve) or a JSON patch.",
                 approval,
                 maxItems=100,
-                **{"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["toolCallId"]},
+                **{
+                    "x-kubernetes-list-type": "map",
+                    "x-kubernetes-list-map-keys": ["toolCallId", "by"],
+                },
             ),
             "ttlSecondsAfterFinished": int_schema(
                 "Delete the TaskRun this long after it finishes (the journal stays).",

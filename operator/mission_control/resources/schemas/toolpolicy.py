@@ -1,4 +1,7 @@
-"""The schema of a ToolPolicy: rules, defaults, target namespaces, approvers, budgets."""
+"""The schema of a ToolPolicy: rules, defaults, targets, approvers, quorum, budgets.
+
+The rule, approver and glob pieces are shared with the ClusterToolPolicy.
+"""
 
 from __future__ import annotations
 
@@ -13,46 +16,107 @@ from mission_control.resources.schemas.parts import (
 )
 from mission_control.resources.schemas.patterns import (
     ACTIONS,
+    APP_GLOB,
     DECIMAL_USD,
+    MAX_REQUIRED_APPROVALS,
     NAMESPACE_GLOB,
     TOOL_GLOB,
     Schema,
 )
 
-__all__ = ["toolpolicy_properties"]
+__all__ = [
+    "app_globs_schema",
+    "approvers_schema",
+    "policy_status_schema",
+    "rules_schema",
+    "tool_globs_schema",
+    "toolpolicy_properties",
+]
 
 
-def toolpolicy_properties() -> Schema:
-    action = string_schema("Allow, Deny or RequireApproval.", enum=ACTIONS)
+def _glob(description: str, pattern: str, *, what: str, alphabet: str) -> Schema:
+    return string_schema(
+        description,
+        minLength=1,
+        maxLength=63,
+        **{
+            "x-kubernetes-validations": [
+                cel_rule(
+                    f"self.matches(r'{pattern}')",
+                    f"{'an' if what[0] in 'aeiou' else 'a'} {what} glob may only use {alphabet}, * and ?; {what} names have no "
+                    "other characters, so it could never match",
+                )
+            ]
+        },
+    )
+
+
+def tool_globs_schema(description: str) -> Schema:
+    return array_schema(
+        description,
+        _glob("Glob.", TOOL_GLOB, what="tool", alphabet="lowercase letters, digits, '_'"),
+        minItems=1,
+        maxItems=64,
+    )
+
+
+def app_globs_schema(description: str) -> Schema:
+    return array_schema(
+        description,
+        _glob(
+            "Application name glob: lowercase letters, digits, '-' and '.', with * and ?.",
+            APP_GLOB,
+            what="application",
+            alphabet="lowercase letters, digits, '-', '.'",
+        ),
+        maxItems=100,
+        **{"x-kubernetes-list-type": "set"},
+    )
+
+
+def rules_schema(description: str) -> Schema:
     rule = object_schema(
-        "Tools matching any glob get the action; first matching rule wins.",
+        "Tools matching any glob get the action.",
         {
-            "tools": array_schema(
+            "tools": tool_globs_schema(
                 "Tool name globs, e.g. delete_* or restart_proxmox_lxc: lowercase letters, "
-                "digits and '_', with * for any characters and ? for one.",
-                string_schema(
-                    "Glob.",
-                    minLength=1,
-                    maxLength=63,
-                    **{
-                        "x-kubernetes-validations": [
-                            cel_rule(
-                                f"self.matches(r'{TOOL_GLOB}')",
-                                "a tool glob may only use lowercase letters, digits, '_', "
-                                "* and ?; tool names have no other characters, so it "
-                                "could never match",
-                            )
-                        ]
-                    },
-                ),
-                minItems=1,
-                maxItems=64,
+                "digits and '_', with * for any characters and ? for one."
             ),
-            "action": action,
+            "action": string_schema("Allow, Deny or RequireApproval.", enum=ACTIONS),
             "description": string_schema("Why this rule exists.", maxLength=1024),
         },
         required=["tools", "action"],
     )
+    return array_schema(description, rule, maxItems=100)
+
+
+def approvers_schema(description: str) -> Schema:
+    return array_schema(
+        description,
+        object_schema(
+            "A user or group.",
+            {
+                "kind": string_schema("User or Group.", enum=["User", "Group"]),
+                "name": user_name_schema("User or group name.", what="a user or group name"),
+            },
+            required=["kind", "name"],
+        ),
+        maxItems=50,
+    )
+
+
+def policy_status_schema() -> Schema:
+    return object_schema(
+        "Observed state, written by the operator.",
+        {
+            "observedGeneration": int_schema("The .metadata.generation last validated.", minimum=0),
+            "conditions": conditions_schema("Ready says whether the policy is valid."),
+        },
+    )
+
+
+def toolpolicy_properties() -> Schema:
+    action = string_schema("Allow, Deny or RequireApproval.", enum=ACTIONS)
     budgets = object_schema(
         "Spend limits; exceeding one ends the run with LimitExceeded. Per-day "
         "budgets are namespace-wide.",
@@ -69,12 +133,28 @@ def toolpolicy_properties() -> Schema:
             ),
         },
     )
-    spec = object_schema(
-        "What tool calls may do.",
+    approval = object_schema(
+        "How many people must approve a held call, and whether the run's creator may.",
         {
-            "rules": array_schema(
-                "Ordered rules; the first whose tools match decides.", rule, maxItems=100
+            "requiredApprovals": int_schema(
+                f"Distinct approvers needed for a held call (1-{MAX_REQUIRED_APPROVALS}, "
+                "default 1). A single valid Reject rejects the call.",
+                minimum=1,
+                maximum=MAX_REQUIRED_APPROVALS,
             ),
+            "forbidSelfApproval": {
+                "type": "boolean",
+                "description": "Four-eyes: the person who created the TaskRun (the "
+                "missioncontrol.dev/requested-by annotation the API server stamps) cannot "
+                "approve its calls. Default false.",
+            },
+        },
+    )
+    spec = object_schema(
+        "What tool calls may do. Within the ceiling the cluster's ClusterToolPolicies set: "
+        "a namespace policy can only narrow it.",
+        {
+            "rules": rules_schema("Ordered rules; the first whose tools match decides."),
             "defaults": object_schema(
                 "Decision by risk level when no rule matches.",
                 {
@@ -92,38 +172,24 @@ def toolpolicy_properties() -> Schema:
             "targetNamespaces": array_schema(
                 "Namespace globs Kubernetes tools may touch; default: the "
                 "TaskRun's namespace only.",
-                string_schema(
+                _glob(
                     "Namespace glob: lowercase letters, digits and '-', with * and ?.",
-                    minLength=1,
-                    maxLength=63,
-                    **{
-                        "x-kubernetes-validations": [
-                            cel_rule(
-                                f"self.matches(r'{NAMESPACE_GLOB}')",
-                                "a namespace glob may only use lowercase letters, digits, "
-                                "'-', * and ?; namespace names have no other characters, so "
-                                "it could never match",
-                            )
-                        ]
-                    },
+                    NAMESPACE_GLOB,
+                    what="namespace",
+                    alphabet="lowercase letters, digits, '-'",
                 ),
                 maxItems=100,
                 **{"x-kubernetes-list-type": "set"},
             ),
-            "approvers": array_schema(
-                "Who may decide held calls; empty: anyone allowed to edit the TaskRun.",
-                object_schema(
-                    "A user or group.",
-                    {
-                        "kind": string_schema("User or Group.", enum=["User", "Group"]),
-                        "name": user_name_schema(
-                            "User or group name.", what="a user or group name"
-                        ),
-                    },
-                    required=["kind", "name"],
-                ),
-                maxItems=50,
+            "targetApplications": app_globs_schema(
+                "Argo CD application name globs the tools may touch; default: every "
+                "application the ClusterToolPolicies grant."
             ),
+            "approvers": approvers_schema(
+                "Who may decide held calls (joined with the ClusterToolPolicies' approvers); "
+                "empty: anyone allowed to edit the TaskRun."
+            ),
+            "approval": approval,
             "approvalTimeoutSeconds": int_schema(
                 "How long a held call waits before the run ends with "
                 "ApprovalTimedOut (60-604800, default 3600).",
@@ -133,15 +199,4 @@ def toolpolicy_properties() -> Schema:
             "budgets": budgets,
         },
     )
-    return {
-        "spec": spec,
-        "status": object_schema(
-            "Observed state, written by the operator.",
-            {
-                "observedGeneration": int_schema(
-                    "The .metadata.generation last validated.", minimum=0
-                ),
-                "conditions": conditions_schema("Ready says whether the policy is valid."),
-            },
-        ),
-    }
+    return {"spec": spec, "status": policy_status_schema()}
