@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -68,3 +69,60 @@ def test_secrets_do_not_print() -> None:
     settings = load_settings({"GEMINI_API_KEY": "AIza-very-secret", "ARGOCD_TOKEN": "tok-secret"})
     assert "AIza-very-secret" not in repr(settings)
     assert "tok-secret" not in str(settings)
+
+
+#: One secret per kind of secret setting: passwords inside URLs, tokens, keys.
+URL_PASSWORD = "url-pa55-word"
+SECRET_ENVIRONMENT = {
+    "DATABASE_URL": f"postgresql://mc:{URL_PASSWORD}-db@db:5432/mission_control",
+    "PROMETHEUS_URL": f"http://viewer:{URL_PASSWORD}-prom@prometheus:9090",
+    "ARGOCD_URL": f"https://admin:{URL_PASSWORD}-argo@argocd.example.lan",
+    "ARGOCD_TOKEN": "argo-token-secret",
+    "OLLAMA_BASE_URL": f"https://me:{URL_PASSWORD}-ollama@ollama.example.lan:11434",
+    "GEMINI_BASE_URL": f"https://proxy:{URL_PASSWORD}-gemini@gemini-proxy.lan",
+    "GEMINI_API_KEY": "AIza-gemini-secret",
+    "ANTHROPIC_BASE_URL": f"https://proxy:{URL_PASSWORD}-claude@claude-proxy.lan",
+    "ANTHROPIC_API_KEY": "sk-ant-secret",
+    "PROXMOX_API_TOKEN": "mc@pve!mc=proxmox-token-secret",
+}
+
+
+def renderings(section: Any) -> list[str]:
+    """Every way a settings section is commonly printed: repr, str, f-string, JSON, a dump."""
+    return [
+        repr(section),
+        str(section),
+        f"{section}",
+        section.model_dump_json(),
+        str(section.model_dump()),
+        repr(section.model_dump()),
+    ]
+
+
+def test_no_rendering_of_any_section_shows_a_secret() -> None:
+    settings = load_settings(SECRET_ENVIRONMENT)
+    printed = [repr(settings), str(settings)]
+    for name in _SECTIONS:
+        printed += renderings(getattr(settings, name))
+    text = "\n".join(printed)
+    assert URL_PASSWORD not in text
+    for secret in ("argo-token-secret", "AIza-gemini-secret", "sk-ant-secret", "token-secret"):
+        assert secret not in text
+    assert "viewer:***@prometheus:9090" in text  # still says which URL and user
+
+
+def test_url_settings_still_connect_with_their_credentials() -> None:
+    settings = load_settings(SECRET_ENVIRONMENT)
+    assert settings.prometheus.url is not None
+    assert settings.prometheus.url.get_secret_value() == (
+        f"http://viewer:{URL_PASSWORD}-prom@prometheus:9090/"
+    )
+    assert settings.ollama.base_url is not None
+    assert URL_PASSWORD in settings.ollama.base_url.get_secret_value()
+
+
+def test_a_bad_setting_does_not_point_at_a_file_that_is_never_read() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"PROMETHEUS_URL": "not a url"})
+    assert ".env" not in str(caught.value)
+    assert str(caught.value).endswith("(check the environment)")

@@ -3,8 +3,10 @@
 Every variable of the design's configuration table maps to one field of one small
 per-concern section. :func:`load_settings` builds them all, validates once, and turns any
 problem into a :class:`~mission_control.errors.ConfigError` whose message is one line naming
-the variable. Secrets are :class:`pydantic.SecretStr`, so they never print by accident.
-Nothing else in the package reads ``os.environ``.
+the variable. Secrets are :class:`pydantic.SecretStr`, so they never print by accident;
+URLs are :class:`SecretUrl`, which print without their password (``http://mc:***@host/``).
+Nothing else in the package reads ``os.environ``; no ``.env`` file is read (export its
+variables into the environment, e.g. ``set -a; . ./.env; set +a``).
 """
 
 from __future__ import annotations
@@ -12,9 +14,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AnyHttpUrl,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mission_control.errors import ConfigError
@@ -30,12 +41,40 @@ __all__ = [
     "OperatorSettings",
     "PrometheusSettings",
     "ProxmoxSettings",
+    "SecretUrl",
     "Settings",
     "SidecarSettings",
     "load_settings",
 ]
 
 Provider = Literal["ollama", "gemini", "anthropic"]
+
+
+class SecretUrl(SecretStr):
+    """An http(s) URL that may carry ``user:password@``: every rendering (``str``, ``repr``,
+    JSON) shows it with the password replaced by ``***``; ``get_secret_value()`` is the URL
+    to connect to."""
+
+    def _display(self) -> str:
+        parts = urlsplit(self.get_secret_value())
+        if parts.password is None:
+            return self.get_secret_value()
+        user = parts.username or ""
+        host = parts.netloc.rpartition("@")[2]
+        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+_HTTP_URL: TypeAdapter[AnyHttpUrl] = TypeAdapter(AnyHttpUrl)
+
+
+def _http_url(value: Any) -> str:
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    return str(_HTTP_URL.validate_python(value))
+
+
+#: An http(s) URL setting (validated like ``AnyHttpUrl``), hidden like a secret.
+HttpUrl = Annotated[SecretUrl, BeforeValidator(_http_url)]
 
 
 def _section(prefix: str) -> SettingsConfigDict:
@@ -122,7 +161,7 @@ class PrometheusSettings(BaseSettings):
     """Prometheus HTTP API base URL."""
 
     model_config = _section("PROMETHEUS_")
-    url: AnyHttpUrl | None = Field(default=None, description="e.g. http://prometheus:9090")
+    url: HttpUrl | None = Field(default=None, description="e.g. http://prometheus:9090")
     timeout_seconds: float = Field(default=15.0, gt=0, description="Per-request timeout, seconds.")
 
 
@@ -130,7 +169,7 @@ class ArgoCDSettings(_TLSClientSettings):
     """Argo CD API server and a bearer token of an account allowed to read applications."""
 
     model_config = _section("ARGOCD_")
-    url: AnyHttpUrl | None = Field(default=None, description="e.g. https://argocd.example.lan")
+    url: HttpUrl | None = Field(default=None, description="e.g. https://argocd.example.lan")
     token: SecretStr | None = Field(default=None, description="Argo CD API token (bearer).")
     timeout_seconds: float = Field(default=10.0, gt=0, description="Per-request timeout, seconds.")
 
@@ -139,7 +178,7 @@ class OllamaSettings(BaseSettings):
     """A local or remote Ollama server."""
 
     model_config = _section("OLLAMA_")
-    base_url: AnyHttpUrl | None = Field(default=None, description="e.g. http://ollama:11434")
+    base_url: HttpUrl | None = Field(default=None, description="e.g. http://ollama:11434")
     model: str = Field(default="llama3.1", description="Default model name.")
     requests_per_minute: int = Field(default=0, ge=0, description="0 means unlimited.")
     timeout_seconds: float = Field(
@@ -165,7 +204,7 @@ class GeminiSettings(BaseSettings):
     model_config = _section("GEMINI_")
     api_key: SecretStr | None = Field(default=None, description="Gemini API key.")
     model: str = Field(default="gemini-2.0-flash", description="Default model name.")
-    base_url: AnyHttpUrl | None = Field(default=None, description="Override of the API endpoint.")
+    base_url: HttpUrl | None = Field(default=None, description="Override of the API endpoint.")
     requests_per_minute: int = Field(default=15, ge=0, description="Free tier: 15/min.")
     timeout_seconds: float = Field(default=120.0, gt=0, description="Seconds one request may take.")
 
@@ -176,7 +215,7 @@ class AnthropicSettings(BaseSettings):
     model_config = _section("ANTHROPIC_")
     api_key: SecretStr | None = Field(default=None, description="Anthropic API key.")
     model: str = Field(default="claude-sonnet-4-6", description="Default model name.")
-    base_url: AnyHttpUrl | None = Field(default=None, description="Override of the API endpoint.")
+    base_url: HttpUrl | None = Field(default=None, description="Override of the API endpoint.")
     requests_per_minute: int = Field(default=50, ge=0, description="0 means unlimited.")
     timeout_seconds: float = Field(default=120.0, gt=0, description="Seconds one request may take.")
     max_tokens: int = Field(
@@ -308,7 +347,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         except ValidationError as exc:
             first = exc.errors()[0]
             variable = _variable_name(prefix, first["loc"], model)
-            raise ConfigError(
-                f"{variable}: {first['msg']} (check the environment or .env)"
-            ) from None
+            raise ConfigError(f"{variable}: {first['msg']} (check the environment)") from None
     return Settings(**sections)  # type: ignore[arg-type]

@@ -240,7 +240,7 @@ class ArgoCDConnector:
     def from_settings(cls, settings: ArgoCDSettings) -> ArgoCDConnector:
         if settings.url is None or settings.token is None:
             raise ValueError("Argo CD settings need ARGOCD_URL and ARGOCD_TOKEN")
-        url = str(settings.url).rstrip("/")
+        url = settings.url.get_secret_value().rstrip("/")
         verify = settings.tls_verify()
         client = httpx.AsyncClient(
             base_url=url,

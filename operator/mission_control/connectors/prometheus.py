@@ -137,7 +137,7 @@ class PrometheusConnector:
     def from_settings(cls, settings: PrometheusSettings) -> PrometheusConnector:
         if settings.url is None:
             raise ValueError("Prometheus settings need PROMETHEUS_URL")
-        url = str(settings.url).rstrip("/")
+        url = settings.url.get_secret_value().rstrip("/")
         client = httpx.AsyncClient(base_url=url, timeout=settings.timeout_seconds)
         return cls(client=client, url=url, timeout_seconds=settings.timeout_seconds)
 

@@ -46,7 +46,7 @@ def build_adapter(settings: Settings, provider: Provider) -> ChatProvider | None
         if ollama.base_url is None:
             return None
         return OllamaProvider(
-            base_url=str(ollama.base_url),
+            base_url=ollama.base_url.get_secret_value(),
             model=ollama.model,
             timeout=ollama.timeout_seconds,
             num_ctx=ollama.num_ctx,
@@ -60,7 +60,7 @@ def build_adapter(settings: Settings, provider: Provider) -> ChatProvider | None
             api_key=gemini.api_key.get_secret_value(),
             model=gemini.model,
             timeout=gemini.timeout_seconds,
-            base_url=str(gemini.base_url) if gemini.base_url else None,
+            base_url=gemini.base_url.get_secret_value() if gemini.base_url else None,
         )
     claude = settings.anthropic
     if claude.api_key is None:
@@ -70,7 +70,7 @@ def build_adapter(settings: Settings, provider: Provider) -> ChatProvider | None
         model=claude.model,
         timeout=claude.timeout_seconds,
         max_tokens=claude.max_tokens,
-        base_url=str(claude.base_url) if claude.base_url else None,
+        base_url=claude.base_url.get_secret_value() if claude.base_url else None,
     )
 
 
