@@ -2,8 +2,9 @@
 
 - ``agent_namespace``: a fresh namespace with the ServiceAccount ``mission-control-agent``
   bound to the built-in ``edit`` ClusterRole (tests that need less make their own).
-- ``services``: :class:`AgentServices` with the real Ollama as the default provider, the
-  test's own database and a Kubernetes connector on the control plane.
+- ``services``: :class:`AgentServices` with the real Ollama as the default provider (and the
+  Gemini and Anthropic wire doubles configured), the test's own database and a Kubernetes
+  connector on the control plane.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from mission_control.settings import load_settings
 from mission_control.store import Store
 from mission_control.tools import ToolContext, default_registry
 from tests.controlplane.launcher import Cluster
+from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.gemini import FakeGemini
 from tests.support.ollama import LocalOllama
 
 AGENT = "mission-control-agent"
@@ -42,9 +45,24 @@ def agent_namespace(controlplane: Cluster, k8s_namespace: str) -> str:
 
 @pytest.fixture
 async def services(
-    controlplane: Cluster, ollama_server: LocalOllama, store: Store
+    controlplane: Cluster,
+    ollama_server: LocalOllama,
+    store: Store,
+    fake_gemini: FakeGemini,
+    fake_anthropic: FakeAnthropic,
 ) -> AsyncIterator[AgentServices]:
-    settings = load_settings({"OLLAMA_BASE_URL": ollama_server.url, "OLLAMA_TIMEOUT_SECONDS": "60"})
+    settings = load_settings(
+        {
+            "OLLAMA_BASE_URL": ollama_server.url,
+            "OLLAMA_TIMEOUT_SECONDS": "60",
+            "GEMINI_API_KEY": fake_gemini.api_key,
+            "GEMINI_BASE_URL": fake_gemini.url,
+            "GEMINI_MODEL": "gemini-2.0-flash",
+            "ANTHROPIC_API_KEY": fake_anthropic.api_key,
+            "ANTHROPIC_BASE_URL": fake_anthropic.url,
+            "ANTHROPIC_MODEL": "claude-sonnet-4-6",
+        }
+    )
     providers = build_providers(settings)
     connector = KubernetesConnector.from_kubeconfig(controlplane.kubeconfig)
     yield AgentServices(

@@ -97,7 +97,9 @@ async def _handle(ctx: RunContext, *, step: int, call: ToolCall, rid: str) -> To
     )
     await _record_decision(ctx, rid=rid, call=call, risk=risk, decision=decision)
     if decision.verdict == "Deny":
-        await ctx.status.event("ToolDenied", f"{call.name} (tool call {rid}) {decision.reason}")
+        await ctx.status.event(
+            "ToolDenied", f"{call.name} (tool call {rid}) {decision.reason}", warning=True
+        )
         text = f"{decision.reason}. This is final: do not try it another way."
         return await _answer(ctx, call=call, rid=rid, text=text, error=True, status="denied")
     approver = ""
