@@ -48,16 +48,17 @@ class RecordingReporter:
     patches: list[dict[str, Any]] = field(default_factory=list)
     events: list[PostedEvent] = field(default_factory=list)
     status: dict[str, Any] = field(default_factory=dict)
-    #: Set whenever a patch arrives, so a test can wait for one (e.g. AwaitingApproval).
-    patched: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Set whenever a patch or an Event arrives, so a test can wait for one.
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def patch_status(self, patch: Mapping[str, Any]) -> None:
         self.patches.append(dict(patch))
         merge_patch(self.status, patch)
-        self.patched.set()
+        self.changed.set()
 
     async def post_event(self, *, reason: str, message: str, warning: bool = False) -> None:
         self.events.append(PostedEvent(reason=reason, message=message, warning=warning))
+        self.changed.set()
 
     @property
     def reasons(self) -> list[str]:
@@ -76,9 +77,19 @@ class RecordingReporter:
         """Wait until a patch with this condition reason arrives; return the status then."""
         async with asyncio.timeout(within):
             while reason not in self.reasons:
-                self.patched.clear()
-                await self.patched.wait()
+                self.changed.clear()
+                await self.changed.wait()
         return self.status
+
+    async def wait_for_events(
+        self, reason: str, *, count: int, within: float = 60.0
+    ) -> list[PostedEvent]:
+        """Wait until ``count`` Events with this reason were posted; return them."""
+        async with asyncio.timeout(within):
+            while len(found := [e for e in self.events if e.reason == reason]) < count:
+                self.changed.clear()
+                await self.changed.wait()
+        return found
 
 
 @dataclass
