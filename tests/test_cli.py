@@ -26,7 +26,7 @@ def test_every_command_has_help(args: list[str], says: str) -> None:
     assert says in result.output
 
 
-@pytest.mark.parametrize("command", ["operator", "sidecar"])
+@pytest.mark.parametrize("command", ["sidecar"])
 def test_a_command_not_in_this_version_says_so_and_fails(command: str) -> None:
     result = CliRunner().invoke(cli, [command])
     assert result.exit_code == 2

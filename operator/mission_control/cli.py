@@ -25,6 +25,14 @@ def _not_built(what: str) -> None:
     sys.exit(2)
 
 
+_KEY_OPTIONAL = click.option(
+    "--audit-key-optional",
+    is_flag=True,
+    help="Go on without MC_AUDIT_KEY_FILE: the chain is then plain SHA-256, which anyone "
+    "with write access to the database can recompute.",
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mission-control")
 def cli() -> None:
@@ -32,9 +40,48 @@ def cli() -> None:
 
 
 @cli.command()
-def operator() -> None:
-    """Run the operator (kopf): drives TaskRuns, enforces policy, writes the journal."""
-    _not_built("operator")
+@click.option(
+    "-n",
+    "--namespace",
+    "namespaces",
+    multiple=True,
+    metavar="NS",
+    help="Serve this namespace (repeatable; a glob such as 'team-*' works too).",
+)
+@click.option("-A", "--all-namespaces", "clusterwide", is_flag=True, help="Serve every namespace.")
+@click.option(
+    "--liveness",
+    metavar="URL",
+    default="http://0.0.0.0:8080/healthz",
+    show_default=True,
+    help="Where the liveness probe is served; 'none' serves none.",
+)
+@_KEY_OPTIONAL
+def operator(
+    namespaces: tuple[str, ...], clusterwide: bool, liveness: str, audit_key_optional: bool
+) -> None:
+    """Run the operator (kopf, standalone): drives TaskRuns, keeps Tasks and ToolPolicies Ready.
+
+    Logs go to stderr, one line per event (LOG_FORMAT=json for JSON lines, LOG_LEVEL).
+    """
+    if clusterwide == bool(namespaces):
+        raise click.UsageError("give either -n NS (one or more) or -A, not both or neither")
+    from mission_control.handlers import configure_logging, run_operator
+    from mission_control.wiring.operator import operator_services
+
+    settings = load_settings()
+    configure_logging(level=settings.operator.log_level, log_format=settings.operator.log_format)
+
+    async def serve() -> None:
+        async with operator_services(settings, audit_key_optional=audit_key_optional) as services:
+            await run_operator(
+                services,
+                namespaces=namespaces,
+                clusterwide=clusterwide,
+                liveness_endpoint=None if liveness == "none" else liveness,
+            )
+
+    _run_service("operator", serve())
 
 
 @cli.command()
@@ -86,14 +133,6 @@ def migrate(app_role: str | None, readonly_role: str | None) -> None:
 @cli.group()
 def audit() -> None:
     """Inspect the tamper-evident audit trail."""
-
-
-_KEY_OPTIONAL = click.option(
-    "--audit-key-optional",
-    is_flag=True,
-    help="Go on without MC_AUDIT_KEY_FILE: the chain is then plain SHA-256, which anyone "
-    "with write access to the database can recompute.",
-)
 
 
 @audit.command("verify")
@@ -211,6 +250,23 @@ def _run_audit(command: str, work: Coroutine[Any, Any, str]) -> str:
     except (StoreError, ConnectorError) as exc:
         click.echo(f"{command} failed: {exc}", err=True)
     sys.exit(1)
+
+
+def _run_service(command: str, work: Coroutine[Any, Any, None]) -> None:
+    """Run a long-lived process; a failure to start ends in one line and exit 1."""
+    import asyncio  # see migrate
+
+    from mission_control.connectors.errors import ConnectorError, ConnectorNotConfigured
+    from mission_control.store import StoreError
+
+    try:
+        asyncio.run(work)
+    except ConnectorNotConfigured as exc:
+        click.echo(f"configuration error: {exc}", err=True)
+        sys.exit(2)
+    except (StoreError, ConnectorError) as exc:
+        click.echo(f"{command} failed: {exc}", err=True)
+        sys.exit(1)
 
 
 def _database_url() -> str:

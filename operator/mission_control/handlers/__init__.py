@@ -5,7 +5,26 @@ kopf. A handler reads the object, calls pure decisions (:mod:`mission_control.ru
 the work to :mod:`mission_control.agent`, and patches a small status. No decision logic lives
 here.
 
-Empty for now: the operator fills it. See ``docs/architecture.md``.
+- :mod:`.operator`: the registry of every handler, and :func:`run_operator`.
+- :mod:`.footprint`: kopf's settings, so everything it leaves on objects is ours.
+- :mod:`.definitions`: the ``Ready`` condition of Tasks and ToolPolicies, the Task mirror.
+- :mod:`.taskruns`: one daemon per active TaskRun around :func:`mission_control.agent.drive_run`.
+- :mod:`.resolution`: a TaskRun resolved into the loop's request (or why it cannot run).
+- :mod:`.logs`: log lines as text or JSON, with the run's namespace and name on each.
+
+See ``docs/architecture.md``.
 """
 
-__all__: list[str] = []
+from mission_control.handlers.footprint import FINALIZER, configure_kopf
+from mission_control.handlers.logs import configure_logging
+from mission_control.handlers.operator import build_registry, run_operator
+from mission_control.handlers.services import OperatorServices
+
+__all__ = [
+    "FINALIZER",
+    "OperatorServices",
+    "build_registry",
+    "configure_kopf",
+    "configure_logging",
+    "run_operator",
+]

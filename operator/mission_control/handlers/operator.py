@@ -1,0 +1,76 @@
+"""The operator: kopf's registry of our handlers, and running it in-process.
+
+Handlers are registered on a registry of our own (not kopf's global one), bound to the
+services the composition root built, so the operator can be started more than once in a
+process (tests) and nothing is registered by importing a module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import kopf
+
+from mission_control.connectors.kubernetes.custom import GROUP, VERSION
+from mission_control.handlers.definitions import Definitions
+from mission_control.handlers.footprint import configure_kopf
+from mission_control.handlers.services import OperatorServices
+from mission_control.handlers.taskruns import TaskRuns, is_active
+
+__all__ = ["build_registry", "run_operator"]
+
+
+def build_registry(services: OperatorServices) -> kopf.OperatorRegistry:
+    """Every handler of the operator, bound to ``services``."""
+    registry = kopf.OperatorRegistry()
+
+    def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+        configure_kopf(settings)
+
+    kopf.on.startup(registry=registry, id="configure")(configure)
+    # The kubeconfig of KUBECONFIG, else the pod's service account: as the connectors do.
+    kopf.on.login(registry=registry, id="login")(kopf.login_via_client)
+
+    definitions = Definitions(services)
+    kopf.on.event(GROUP, VERSION, "tasks", registry=registry, id="task")(definitions.on_task_event)
+    kopf.on.event(GROUP, VERSION, "toolpolicies", registry=registry, id="toolpolicy")(
+        definitions.on_policy_event
+    )
+
+    runs = TaskRuns(services)
+    kopf.on.event(GROUP, VERSION, "taskruns", registry=registry, id="taskrun")(runs.on_event)
+    kopf.daemon(
+        GROUP,
+        VERSION,
+        "taskruns",
+        registry=registry,
+        id="run",
+        when=is_active,
+        # kopf waits for the daemon to stop by itself (it cancels its loop when told to).
+        cancellation_timeout=None,
+    )(runs.drive)
+    return registry
+
+
+async def run_operator(
+    services: OperatorServices,
+    *,
+    namespaces: Sequence[str],
+    clusterwide: bool,
+    liveness_endpoint: str | None,
+    stop_flag: asyncio.Event | None = None,
+    ready_flag: asyncio.Event | None = None,
+) -> None:
+    """Run kopf until ``stop_flag`` is set or the process is signalled to stop (standalone:
+    one operator process per cluster, no peering)."""
+    await kopf.operator(
+        registry=build_registry(services),
+        standalone=True,
+        clusterwide=clusterwide,
+        namespaces=list(namespaces),
+        liveness_endpoint=liveness_endpoint,
+        stop_flag=stop_flag,
+        ready_flag=ready_flag,
+    )

@@ -1,0 +1,41 @@
+"""What the handlers need, built once by the composition root (:mod:`mission_control.wiring`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from mission_control.agent import AgentServices
+from mission_control.connectors.kubernetes.custom import MissionControlObjects
+from mission_control.runs.readiness import Capabilities
+from mission_control.runs.resolve import DEFAULT_SERVICE_ACCOUNT
+from mission_control.store import Store
+
+__all__ = ["OperatorServices", "utc_now"]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True, kw_only=True)
+class OperatorServices:
+    """The operator's shared services.
+
+    ``objects`` reads and patches our custom objects and posts Events with the operator's own
+    identity; ``agent`` is what every run shares; ``capabilities`` is what the configuration can
+    serve (tools, providers), which Tasks are judged against; ``max_concurrent_runs`` bounds the
+    runs driven at once (the others wait with reason ``Queued``).
+    """
+
+    objects: MissionControlObjects
+    agent: AgentServices
+    capabilities: Capabilities
+    default_service_account: str = DEFAULT_SERVICE_ACCOUNT
+    max_concurrent_runs: int = 20
+    clock: Callable[[], dt.datetime] = field(default=utc_now)
+
+    @property
+    def store(self) -> Store:
+        return self.agent.store

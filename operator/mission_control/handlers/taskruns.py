@@ -1,0 +1,367 @@
+"""TaskRuns: one kopf daemon per active run, driving the run loop of :mod:`mission_control.agent`.
+
+A run is active while it has not finished and ``spec.status`` is not ``Pending``; kopf starts
+the daemon when that becomes true (at creation, or when ``Pending`` is cleared) and puts our
+finalizer on the object so the daemon stops before the TaskRun goes away. The daemon resolves
+the run (:mod:`.resolution`), fails invalid work at once, waits for a slot when
+``MC_MAX_CONCURRENT_RUNS`` runs are active (reason ``Queued``), then calls
+:func:`~mission_control.agent.drive_run` with:
+
+- a :class:`StatusReporter`: merge patches on the status subresource and our own Events;
+- a :class:`LiveRun`: the run's spec read from kopf's live view of the object, and a wake-up
+  set by the watch handler (:meth:`TaskRuns.on_event`) whenever the spec's generation moves,
+  so an approval or a cancellation reaches a waiting run without polling the API server.
+
+An operator that stops (or a TaskRun deleted) cancels the loop; the run's status is left as
+it was and the run resumes from its journal when the operator starts again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager, suppress
+from datetime import datetime
+from typing import Any
+
+import kopf
+from pydantic import ValidationError
+
+from mission_control.agent import drive_run, report_invalid
+from mission_control.connectors.kubernetes.custom import MissionControlObjects, ObjectRef
+from mission_control.errors import MissionControlError, TemporaryError
+from mission_control.handlers.definitions import previous_condition
+from mission_control.handlers.logs import bind_run, unbind_run
+from mission_control.handlers.resolution import InvalidRun, resolve_run
+from mission_control.handlers.services import OperatorServices
+from mission_control.resources.taskrun import Approval
+from mission_control.runs.approvals import ApprovalEntry
+from mission_control.runs.resolve import approval_entries
+from mission_control.runs.status import DONE_REASONS, RunReason, succeeded_condition
+from mission_control.store import RunSnapshot, StoreError
+
+__all__ = ["LiveRun", "StatusReporter", "TaskRuns", "is_active"]
+
+log = logging.getLogger(__name__)
+
+#: Attempts and pause between them for a status patch that failed for a temporary reason.
+PATCH_ATTEMPTS = 4
+PATCH_PAUSE_SECONDS = 1.0
+#: Longest pause between attempts to resolve a run while the API server is unavailable.
+RESOLVE_PAUSE_MAX_SECONDS = 30.0
+_STOP_NOW = (
+    kopf.DaemonStoppingReason.RESOURCE_DELETED
+    | kopf.DaemonStoppingReason.OPERATOR_EXITING
+    | kopf.DaemonStoppingReason.OPERATOR_PAUSING
+)
+
+
+def _finished(status: Mapping[str, Any] | None) -> bool:
+    condition = previous_condition({"status": status or {}}, "Succeeded")
+    return condition is not None and condition.status in ("True", "False")
+
+
+def is_active(*, spec: Mapping[str, Any], status: Mapping[str, Any], **_: Any) -> bool:
+    """The daemon's filter: not finished, and not held back by ``spec.status: Pending``."""
+    return not _finished(status) and spec.get("status") != "Pending"
+
+
+def _generation(body: Mapping[str, Any]) -> int:
+    return int((body.get("metadata") or {}).get("generation") or 0)
+
+
+class LiveRun:
+    """The run's :class:`~mission_control.agent.RunControl` over kopf's live view of the object.
+
+    kopf replaces the content of the daemon's ``body`` with each new event of the object before
+    any handler runs, so reading it is reading the latest state kopf has seen.
+    """
+
+    def __init__(self, body: Mapping[str, Any]) -> None:
+        self._body = body
+        self._seen_generation = _generation(body)
+        self._changed = asyncio.Event()
+
+    def observe(self) -> None:
+        """Called for every event of the object: wake a waiting run when the spec changed."""
+        generation = _generation(self._body)
+        if generation != self._seen_generation:
+            self._seen_generation = generation
+            self._changed.set()
+
+    def _spec(self) -> Mapping[str, Any]:
+        return self._body.get("spec") or {}
+
+    def approvals(self) -> Sequence[ApprovalEntry]:
+        parsed = []
+        for item in self._spec().get("approvals") or ():
+            try:
+                parsed.append(Approval.model_validate(item))
+            except ValidationError as exc:  # the API server validated it; a newer schema?
+                log.warning("approval entry ignored, it does not parse: %s", exc)
+        return approval_entries(parsed)
+
+    def cancelled(self) -> bool:
+        return self._spec().get("status") == "Cancelled"
+
+    async def wait_for_change(self) -> None:
+        await self._changed.wait()
+        self._changed.clear()
+
+
+class StatusReporter:
+    """The run's :class:`~mission_control.agent.RunReporter`: status patches and Events.
+
+    ``writes`` counts the requests that changed the TaskRun or posted an Event about it.
+    """
+
+    def __init__(self, objects: MissionControlObjects, *, about: ObjectRef) -> None:
+        self._objects = objects
+        self._about = about
+        self.writes = 0
+
+    async def patch_status(self, patch: Mapping[str, Any]) -> None:
+        for attempt in range(1, PATCH_ATTEMPTS + 1):
+            try:
+                await self._objects.patch_status(
+                    "taskruns", namespace=self._about.namespace, name=self._about.name, patch=patch
+                )
+            except TemporaryError as exc:
+                if attempt == PATCH_ATTEMPTS:
+                    raise
+                log.warning("status patch failed (attempt %d), trying again: %s", attempt, exc)
+                await asyncio.sleep(exc.retry_after or PATCH_PAUSE_SECONDS * attempt)
+            else:
+                self.writes += 1
+                return
+
+    async def post_event(self, *, reason: str, message: str, warning: bool = False) -> None:
+        try:
+            await self._objects.post_event(
+                self._about, reason=reason, message=message, warning=warning
+            )
+        except MissionControlError as exc:
+            # An Event is a courtesy: the status and the journal carry the facts.
+            log.warning("event %s not posted: %s", reason, exc)
+            return
+        self.writes += 1
+
+
+class TaskRuns:
+    """The TaskRun handlers: the daemon, and the watch that wakes it (see the module doc)."""
+
+    def __init__(self, services: OperatorServices) -> None:
+        self._services = services
+        self._live: dict[str, LiveRun] = {}
+        self._slots: asyncio.Semaphore | None = None
+
+    # -- the watch ------------------------------------------------------------------------
+
+    async def on_event(self, *, type: str | None, body: Mapping[str, Any], **_: Any) -> None:
+        """Every event of a TaskRun: wake its run; show a held-back run as ``Pending``."""
+        metadata = body.get("metadata") or {}
+        live = self._live.get(str(metadata.get("uid")))
+        if live is not None:
+            live.observe()
+        if type == "DELETED" or (body.get("spec") or {}).get("status") != "Pending":
+            return
+        condition = previous_condition(body, "Succeeded")
+        if condition is None:
+            await self._show_pending(dict(body))
+
+    async def _show_pending(self, raw: Mapping[str, Any]) -> None:
+        metadata = raw["metadata"]
+        message = 'spec.status is Pending: set it to "" to start the run'
+        condition = succeeded_condition(
+            "Pending",
+            message=message,
+            generation=_generation(raw),
+            now=self._services.clock(),
+            previous=None,
+        )
+        await self._services.objects.patch_status(
+            "taskruns",
+            namespace=metadata["namespace"],
+            name=metadata["name"],
+            patch={"observedGeneration": _generation(raw), "conditions": [condition.to_k8s()]},
+        )
+        await self._mirror(raw, reason="Pending", message=message)
+
+    # -- the daemon -----------------------------------------------------------------------
+
+    async def drive(self, *, body: Mapping[str, Any], stopped: Any, **_: Any) -> None:
+        """The daemon of one active run; returns when the run ended or must stop."""
+        metadata = body["metadata"]
+        uid = str(metadata["uid"])
+        token = bind_run(namespace=str(metadata["namespace"]), name=str(metadata["name"]))
+        live = LiveRun(body)
+        self._live[uid] = live
+        work = asyncio.create_task(self._run(body, live), name=f"run {uid}")
+        try:
+            await self._until_done(work, stopped)
+        finally:
+            work.cancel()
+            with suppress(asyncio.CancelledError):
+                await work
+            self._live.pop(uid, None)
+            unbind_run(token)
+
+    @staticmethod
+    async def _until_done(work: asyncio.Task[None], stopped: Any) -> None:
+        """Wait for ``work``; cancel it when the object is deleted or the operator stops.
+
+        A stop because the filter no longer matches means the run just wrote its own end:
+        the loop is let finish what it was doing (its last Event).
+        """
+
+        async def stop_requested() -> None:
+            await stopped.wait()
+
+        waiter = asyncio.create_task(stop_requested(), name="stop of a run's daemon")
+        try:
+            await asyncio.wait({work, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            if not work.done() and stopped.reason is not None and stopped.reason & _STOP_NOW:
+                log.info(
+                    "stopping the run (%s); it resumes when the operator runs again", stopped.reason
+                )
+                work.cancel()
+            with suppress(asyncio.CancelledError):
+                await work
+        finally:
+            waiter.cancel()
+            with suppress(asyncio.CancelledError):
+                await waiter
+
+    async def _run(self, body: Mapping[str, Any], live: LiveRun) -> None:
+        raw = dict(body)
+        metadata = raw["metadata"]
+        reporter = StatusReporter(
+            self._services.objects,
+            about=ObjectRef(
+                kind="TaskRun",
+                namespace=str(metadata["namespace"]),
+                name=str(metadata["name"]),
+                uid=str(metadata["uid"]),
+            ),
+        )
+        try:
+            if live.cancelled() and not (raw.get("status") or {}).get("startTime"):
+                note = (raw.get("spec") or {}).get("statusMessage")
+                await self._end(
+                    raw,
+                    reporter,
+                    reason="Cancelled",
+                    message="cancelled before it started" + (f": {note}" if note else ""),
+                )
+                return
+            try:
+                request = await self._resolve(raw)
+            except InvalidRun as exc:
+                await self._end(raw, reporter, reason=exc.reason, message=exc.message)
+                return
+            async with self._slot(raw, reporter):
+                outcome = await drive_run(
+                    request=request,
+                    services=self._services.agent,
+                    reporter=reporter,
+                    control=live,
+                )
+            log.info(
+                "run ended: %s: %s (%d Kubernetes writes)",
+                outcome.reason,
+                outcome.message,
+                reporter.writes,
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # A defect, not a run's outcome: say so where the user looks, once.
+            log.exception("the run failed inside the operator")
+            with suppress(Exception):
+                await self._end(
+                    raw,
+                    reporter,
+                    reason="Failed",
+                    message=f"the operator failed while driving the run: {type(exc).__name__}: "
+                    f"{exc}; see the operator's log",
+                )
+
+    async def _resolve(self, raw: Mapping[str, Any]) -> Any:
+        pause = 1.0
+        while True:
+            try:
+                return await resolve_run(raw, services=self._services)
+            except InvalidRun:
+                raise
+            except TemporaryError as exc:
+                log.warning("cannot resolve the run yet, trying again in %gs: %s", pause, exc)
+                await asyncio.sleep(exc.retry_after or pause)
+                pause = min(pause * 2, RESOLVE_PAUSE_MAX_SECONDS)
+            except MissionControlError as exc:
+                raise InvalidRun("Failed", f"the run cannot be resolved: {exc}") from exc
+
+    @asynccontextmanager
+    async def _slot(self, raw: Mapping[str, Any], reporter: StatusReporter) -> AsyncIterator[None]:
+        """One of ``MC_MAX_CONCURRENT_RUNS`` slots; the run shows ``Queued`` while it waits."""
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self._services.max_concurrent_runs)
+        if self._slots.locked():
+            condition = succeeded_condition(
+                "Queued",
+                message=f"waiting: {self._services.max_concurrent_runs} runs are active "
+                "(MC_MAX_CONCURRENT_RUNS)",
+                generation=_generation(raw),
+                now=self._services.clock(),
+                previous=previous_condition(raw, "Succeeded"),
+            )
+            await reporter.patch_status({"conditions": [condition.to_k8s()]})
+        async with self._slots:
+            yield
+
+    async def _end(
+        self, raw: Mapping[str, Any], reporter: StatusReporter, *, reason: RunReason, message: str
+    ) -> None:
+        """End a run that never reached the loop: status, Event, and its row in the store."""
+        if reason not in DONE_REASONS:
+            raise ValueError(f"{reason} does not end a run")
+        now = self._services.clock()
+        await report_invalid(
+            reporter=reporter,
+            reason=reason,
+            message=message,
+            generation=_generation(raw),
+            now=now,
+        )
+        log.info("run ended before it started: %s: %s", reason, message)
+        await self._mirror(raw, reason=reason, message=message, completion_time=now)
+
+    async def _mirror(
+        self,
+        raw: Mapping[str, Any],
+        *,
+        reason: RunReason,
+        message: str,
+        completion_time: datetime | None = None,
+    ) -> None:
+        metadata = raw["metadata"]
+        spec = raw.get("spec") or {}
+        done = reason in DONE_REASONS
+        snapshot = RunSnapshot(
+            uid=str(metadata["uid"]),
+            namespace=str(metadata["namespace"]),
+            name=str(metadata["name"]),
+            task_name=str((spec.get("taskRef") or {}).get("name") or ""),
+            spec=dict(spec),
+            succeeded=("True" if reason == "Succeeded" else "False") if done else "Unknown",
+            reason=reason,
+            message=message,
+            created_at=datetime.fromisoformat(
+                str(metadata["creationTimestamp"]).replace("Z", "+00:00")
+            ),
+            completion_time=completion_time,
+        )
+        try:
+            await self._services.store.runs.upsert_run(snapshot)
+        except StoreError as exc:
+            log.warning("run not mirrored in the store: %s", exc)

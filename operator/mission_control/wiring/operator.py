@@ -1,0 +1,97 @@
+"""The operator's services, built from the settings: store, providers, tools, connectors.
+
+At start-up the audit key is required (unless explicitly optional), the store's schema is
+checked, and the tool registry is written to ``tool_definitions`` (the catalogue as offered to
+models). Every configuration problem is a :class:`~mission_control.errors.ConfigError` naming
+the variable, raised before anything starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from mission_control.agent import AgentServices
+from mission_control.connectors.kubernetes.custom import MissionControlObjects
+from mission_control.errors import ConfigError
+from mission_control.handlers.services import OperatorServices
+from mission_control.llm import Providers, build_providers, load_price_table
+from mission_control.llm.factory import PROVIDER_NAMES, REQUIRED_SETTING
+from mission_control.runs.readiness import Capabilities
+from mission_control.settings import Settings
+from mission_control.store import Store, ToolDefinitionRecord, require_audit_key
+from mission_control.tools import ToolContext, ToolRegistry, default_registry
+from mission_control.wiring import build_connectors, build_inventory
+
+__all__ = ["capabilities_of", "operator_services", "tool_definitions"]
+
+
+def tool_definitions(registry: ToolRegistry) -> list[ToolDefinitionRecord]:
+    """Every registered tool as the ``tool_definitions`` table keeps it."""
+    return [
+        ToolDefinitionRecord(
+            name=tool.name,
+            description=tool.description,
+            risk=tool.risk.value,
+            parameters=tool.json_schema(),
+            connector=tool.connector,
+            timeout_seconds=tool.timeout_seconds,
+        )
+        for tool in registry
+    ]
+
+
+def capabilities_of(
+    *, registry: ToolRegistry, tools: ToolContext, providers: Providers
+) -> Capabilities:
+    """What this configuration can serve, for judging Tasks."""
+    return Capabilities(
+        tools=frozenset(registry.names()),
+        unavailable_tools=registry.unavailable(tools.connectors, inventory=tools.inventory),
+        unconfigured_providers={
+            name: REQUIRED_SETTING[name] for name in PROVIDER_NAMES if name not in providers.clients
+        },
+        default_provider=providers.default,
+    )
+
+
+@asynccontextmanager
+async def operator_services(
+    settings: Settings, *, audit_key_optional: bool = False
+) -> AsyncIterator[OperatorServices]:
+    """Open everything the operator uses, and close it all afterwards."""
+    audit_key = require_audit_key(settings.audit, optional=audit_key_optional)
+    prices = load_price_table(settings.operator.prices_file)
+    settings.database.require_url()
+    connectors = build_connectors(settings)
+    try:
+        if connectors.kubernetes is None:
+            raise ConfigError(
+                "KUBECONFIG: is not set and the operator does not run in a pod with a service "
+                "account; set KUBECONFIG to a kubeconfig file"
+            )
+        tools = ToolContext(connectors=connectors, inventory=build_inventory(settings, connectors))
+        registry = default_registry()
+        providers = build_providers(settings)
+        try:
+            async with Store.from_settings(settings.database, audit_key=audit_key) as store:
+                await store.tool_definitions.sync(tool_definitions(registry))
+                agent = AgentServices(
+                    providers=providers,
+                    registry=registry,
+                    tools=tools,
+                    store=store,
+                    prices=prices,
+                )
+                yield OperatorServices(
+                    objects=MissionControlObjects(connectors.kubernetes),
+                    agent=agent,
+                    capabilities=capabilities_of(
+                        registry=registry, tools=tools, providers=providers
+                    ),
+                    max_concurrent_runs=settings.operator.max_concurrent_runs,
+                )
+        finally:
+            await providers.aclose()
+    finally:
+        await connectors.aclose()

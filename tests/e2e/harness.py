@@ -1,0 +1,267 @@
+"""The operator as users run it, and kubectl as users drive it, for the end-to-end tests.
+
+:class:`OperatorProcess` starts ``mission-control operator -n PREFIX-*`` as a subprocess with
+its configuration in the environment, and waits for its liveness endpoint. :class:`Scene` is
+one test's namespace (with the ``mission-control-agent`` ServiceAccount bound to ``view``), and
+the kubectl commands users type: ``apply -f``, ``get -w`` (captured by :class:`Watch`),
+``wait``, ``describe``, ``patch``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import urllib.request
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.controlplane.launcher import Cluster
+from tests.support.processes import die_with_parent, free_port, stop_process, tail, wait_until
+
+__all__ = [
+    "OperatorProcess",
+    "Scene",
+    "Watch",
+    "mission_control",
+    "operator_env",
+    "task",
+    "taskrun",
+]
+
+AGENT_SERVICE_ACCOUNT = "mission-control-agent"
+
+
+def mission_control() -> str:
+    """The console script installed next to the interpreter running the tests."""
+    return str(Path(sys.executable).parent / "mission-control")
+
+
+class OperatorProcess:
+    """``mission-control operator`` in a subprocess; its log lines go to ``log``."""
+
+    def __init__(self, *, namespaces: str, env: Mapping[str, str], log: Path) -> None:
+        self.namespaces = namespaces
+        self.env = dict(env)
+        self.log = log
+        self.port = free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        command = [
+            mission_control(),
+            "operator",
+            "-n",
+            self.namespaces,
+            "--liveness",
+            f"http://127.0.0.1:{self.port}/healthz",
+        ]
+        with self.log.open("ab") as out:
+            self._process = subprocess.Popen(
+                command,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=die_with_parent,
+            )
+        wait_until(
+            self._live, timeout=60, what="the operator's liveness endpoint", alive=self._dead
+        )
+
+    def stop(self) -> None:
+        if self._process is not None:
+            stop_process(self._process, grace=15)
+
+    def returncode(self) -> int | None:
+        return None if self._process is None else self._process.poll()
+
+    def _dead(self) -> str | None:
+        code = self.returncode()
+        return None if code is None else f"the operator exited with {code}:\n{self.logs()}"
+
+    def _live(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as r:
+                return bool(r.status == 200)
+        except OSError:
+            return False
+
+    def logs(self, *, lines: int = 60) -> str:
+        return tail(self.log, lines=lines)
+
+    def lines(self) -> list[dict[str, Any]]:
+        """Every JSON log line so far (other lines are skipped)."""
+        parsed = []
+        for line in self.log.read_text(errors="replace").splitlines():
+            if line.startswith("{"):
+                try:
+                    parsed.append(json.loads(line))
+                except ValueError:
+                    continue
+        return parsed
+
+
+class Watch:
+    """``kubectl get taskruns -w`` running in the background; ``lines`` is what it printed."""
+
+    def __init__(self, cluster: Cluster, *, namespace: str, columns: bool = True) -> None:
+        args = ["get", "taskruns", "-n", namespace, "-w"]
+        if not columns:
+            args += ["-o", "json"]
+        self._process = subprocess.Popen(
+            [cluster.kubectl_path, f"--kubeconfig={cluster.kubeconfig}", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            preexec_fn=die_with_parent,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def stop(self) -> list[str]:
+        self._process.terminate()
+        self._process.wait(timeout=10)
+        self._reader.join(timeout=10)
+        return list(self.lines)
+
+    def rows(self, name: str) -> list[dict[str, str]]:
+        """The watched rows of TaskRun ``name`` as column -> value."""
+        if not self.lines:
+            return []
+        header = self.lines[0].split()
+        rows = []
+        for line in self.lines[1:]:
+            cells = line.split()
+            if cells and cells[0] == name and len(cells) == len(header):
+                rows.append(dict(zip(header, cells, strict=True)))
+        return rows
+
+
+@dataclass
+class Scene:
+    """One test's namespace and the kubectl commands a user types in it."""
+
+    cluster: Cluster
+    namespace: str
+    database_url: str
+    operator: OperatorProcess
+    watches: list[Watch] = field(default_factory=list)
+
+    @classmethod
+    def create(
+        cls, *, cluster: Cluster, prefix: str, database_url: str, operator: OperatorProcess
+    ) -> Scene:
+        namespace = f"{prefix}-{uuid.uuid4().hex[:6]}"
+        cluster.kubectl("create", "namespace", namespace)
+        cluster.kubectl("create", "serviceaccount", AGENT_SERVICE_ACCOUNT, "-n", namespace)
+        cluster.kubectl(
+            "create",
+            "rolebinding",
+            f"{AGENT_SERVICE_ACCOUNT}-view",
+            "--clusterrole=view",
+            f"--serviceaccount={namespace}:{AGENT_SERVICE_ACCOUNT}",
+            "-n",
+            namespace,
+        )
+        return cls(
+            cluster=cluster, namespace=namespace, database_url=database_url, operator=operator
+        )
+
+    def close(self) -> None:
+        for watch in self.watches:
+            watch.stop()
+        self.cluster.kubectl("delete", "namespace", self.namespace, "--wait=false", check=False)
+
+    def kubectl(self, *args: str, input: str | None = None, check: bool = True) -> str:
+        return self.cluster.kubectl(*args, "-n", self.namespace, input=input, check=check).stdout
+
+    def apply(self, *documents: Mapping[str, Any] | str) -> str:
+        """``kubectl apply -f -`` of YAML texts or objects (as a user's manifest file)."""
+        texts = [d if isinstance(d, str) else yaml.safe_dump(dict(d)) for d in documents]
+        return self.kubectl("apply", "-f", "-", input="\n---\n".join(texts))
+
+    def watch(self) -> Watch:
+        watch = Watch(self.cluster, namespace=self.namespace)
+        self.watches.append(watch)
+        return watch
+
+    def wait(self, name: str, *, condition: str = "Succeeded", timeout: int = 90) -> str:
+        """``kubectl wait --for=condition=...`` on a TaskRun (``Succeeded=false`` works too)."""
+        return self.kubectl(
+            "wait", f"--for=condition={condition}", f"--timeout={timeout}s", f"taskrun/{name}"
+        )
+
+    def wait_for(self, name: str, *, jsonpath: str, value: str, timeout: int = 90) -> str:
+        return self.kubectl(
+            "wait",
+            f"--for=jsonpath={jsonpath}={value}",
+            f"--timeout={timeout}s",
+            f"taskrun/{name}",
+        )
+
+    def get(self, kind: str, name: str) -> dict[str, Any]:
+        return dict(json.loads(self.kubectl("get", kind, name, "-o", "json")))
+
+    def describe(self, kind: str, name: str) -> str:
+        return self.kubectl("describe", kind, name)
+
+    def events(self, name: str) -> list[tuple[str, str, str]]:
+        """(type, reason, message) of the Events about object ``name``, oldest first."""
+        listed = json.loads(
+            self.kubectl(
+                "get",
+                "events",
+                "--field-selector",
+                f"involvedObject.name={name}",
+                "-o",
+                "json",
+            )
+        )
+        items = sorted(
+            listed["items"], key=lambda e: (e.get("firstTimestamp") or "", e["metadata"]["name"])
+        )
+        return [(e["type"], e["reason"], e.get("message", "")) for e in items]
+
+
+def task(name: str, *, model: str | None = None, **spec: Any) -> dict[str, Any]:
+    """A Task manifest; ``model`` is an Ollama model name."""
+    body: dict[str, Any] = {"prompt": "Look around.", "tools": ["list_k8s_pods"], **spec}
+    if model is not None:
+        body.setdefault("model", {"provider": "ollama", "name": model})
+    return {
+        "apiVersion": "missioncontrol.dev/v1alpha1",
+        "kind": "Task",
+        "metadata": {"name": name},
+        "spec": body,
+    }
+
+
+def taskrun(name: str, *, task_name: str | None = None, **spec: Any) -> dict[str, Any]:
+    body: dict[str, Any] = dict(spec)
+    if task_name is not None:
+        body["taskRef"] = {"name": task_name}
+    return {
+        "apiVersion": "missioncontrol.dev/v1alpha1",
+        "kind": "TaskRun",
+        "metadata": {"name": name},
+        "spec": body,
+    }
+
+
+def operator_env(base: Mapping[str, str], extra: Iterable[tuple[str, str]] = ()) -> dict[str, str]:
+    """The operator's environment: nothing inherited but what a process needs to run."""
+    keep = {name: base[name] for name in ("PATH", "HOME", "LANG", "TMPDIR") if name in base}
+    return {**keep, "PYTHONUNBUFFERED": "1", **dict(extra)}

@@ -1,0 +1,77 @@
+"""Scenario 8: invalid work fails at once, with the right reason and a message naming the fix.
+
+Missing Task, Task not Ready, missing param, unconfigured provider: each run ends ``False``
+before any LLM request (the store has none for it), and ``kubectl describe`` tells why.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from tests.e2e.harness import Scene, task, taskrun
+
+pytestmark = [pytest.mark.controlplane, pytest.mark.postgres, pytest.mark.ollama]
+
+
+def llm_requests_of(scene: Scene, name: str) -> int:
+    uid = scene.get("taskrun", name)["metadata"]["uid"]
+    with psycopg.connect(scene.database_url) as db:
+        row = db.execute("SELECT count(*) FROM llm_requests WHERE run_uid = %s", (uid,)).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def ended(scene: Scene, name: str) -> dict[str, str]:
+    scene.wait(name, condition="Succeeded=false")
+    status = scene.get("taskrun", name)["status"]
+    (condition,) = [c for c in status["conditions"] if c["type"] == "Succeeded"]
+    return {"reason": condition["reason"], "message": condition["message"]}
+
+
+def test_a_run_of_a_missing_task_is_invalid_task_naming_it(scene: Scene) -> None:
+    scene.apply(taskrun("orphan", task_name="nowhere"))
+
+    outcome = ended(scene, "orphan")
+
+    assert outcome["reason"] == "InvalidTask"
+    assert outcome["message"] == (
+        f"Task {scene.namespace}/nowhere not found: create it, or fix spec.taskRef.name"
+    )
+    assert llm_requests_of(scene, "orphan") == 0
+    assert ("Warning", "Failed", outcome["message"]) in scene.events("orphan")
+
+
+def test_a_run_of_a_task_that_is_not_ready_carries_the_tasks_reason(scene: Scene) -> None:
+    scene.apply(
+        task("typo", tools=["list_k8s_pods", "list_k8s_podz"]),
+        taskrun("typo-1", task_name="typo"),
+    )
+
+    outcome = ended(scene, "typo-1")
+
+    assert outcome["reason"] == "InvalidTask"
+    assert outcome["message"].startswith(
+        f"Task {scene.namespace}/typo is not Ready (UnknownTool): unknown tool list_k8s_podz"
+    )
+    assert llm_requests_of(scene, "typo-1") == 0
+    scene.kubectl(
+        "wait", "--for=condition=Ready=false", "--timeout=30s", "task/typo"
+    )  # the Task itself says so too
+    shown = scene.get("task", "typo")["status"]["conditions"][0]
+    assert (shown["reason"], shown["observedGeneration"]) == ("UnknownTool", 1)
+
+
+def test_an_unconfigured_provider_is_provider_error_naming_the_setting(scene: Scene) -> None:
+    cloudy = task("cloudy")
+    cloudy["spec"]["model"] = {"provider": "gemini"}
+    scene.apply(cloudy, taskrun("cloudy-1", task_name="cloudy"))
+
+    outcome = ended(scene, "cloudy-1")
+
+    assert outcome["reason"] == "ProviderError"
+    assert "set GEMINI_API_KEY" in outcome["message"]
+    assert llm_requests_of(scene, "cloudy-1") == 0
+    described = scene.describe("taskrun", "cloudy-1")
+    assert "ProviderError" in described
+    assert "GEMINI_API_KEY" in described
