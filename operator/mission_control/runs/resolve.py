@@ -7,13 +7,19 @@ impersonate, the provider and model, and turn ``spec.approvals`` into approval e
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from mission_control.resources.common import ProviderName
 from mission_control.resources.task import TaskSpec
 from mission_control.resources.taskrun import Approval, TaskRunSpec
-from mission_control.resources.toolpolicy import Approver, Budgets, ToolPolicySpec
+from mission_control.resources.toolpolicy import (
+    ApprovalSettings,
+    Approver,
+    Budgets,
+    ToolPolicySpec,
+)
 from mission_control.runs.approvals import ApprovalEntry
 from mission_control.runs.policy import NamespacePolicy, Rule
 
@@ -64,20 +70,24 @@ def run_policy(
         target_namespaces=(
             None if spec.target_namespaces is None else tuple(spec.target_namespaces)
         ),
+        target_applications=(
+            None if spec.target_applications is None else tuple(spec.target_applications)
+        ),
     )
     if defaults is not None:
-        decision = NamespacePolicy(
-            name=decision.name,
-            rules=decision.rules,
+        decision = dataclasses.replace(
+            decision,
             read_only=defaults.read_only,
             safe_mutate=defaults.safe_mutate,
             destructive=defaults.destructive,
-            target_namespaces=decision.target_namespaces,
         )
+    approval = spec.approval or ApprovalSettings()
     return RunPolicy(
         decision=decision,
         generation=generation,
         approvers=tuple(spec.approvers),
+        required_approvals=approval.required_approvals,
+        forbid_self_approval=approval.forbid_self_approval,
         approval_timeout_seconds=spec.approval_timeout_seconds or DEFAULT_APPROVAL_TIMEOUT_SECONDS,
         budgets=spec.budgets,
     )
@@ -108,6 +118,7 @@ def approval_entries(approvals: Sequence[Approval]) -> tuple[ApprovalEntry, ...]
             tool_call_id=approval.tool_call_id,
             decision=approval.decision,
             by=approval.by,
+            groups=tuple(approval.groups or ()),
             args_digest=approval.args_digest,
             message=approval.message,
         )
