@@ -74,6 +74,11 @@ class RunContext:
         if self.control.cancelled():
             raise RunEnded("Cancelled", "cancelled: spec.status was set to Cancelled")
 
+    async def until_cancelled(self) -> None:
+        """Return once ``spec.status`` says Cancelled (woken by changes, never polling)."""
+        while not self.control.cancelled():
+            await self.control.wait_for_change()
+
     def check_deadline(self) -> None:
         if self.clock.expired():
             seconds = self.clock.timeout_seconds

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 
@@ -46,9 +47,18 @@ async def ask_model(ctx: RunContext, *, step: int, messages: Sequence[Message]) 
         deadline = min(deadline, ctx.clock.deadline)
     started = time.monotonic()
     try:
-        response = await ctx.client.complete(
-            messages=messages, tools=definitions, model=ctx.model, deadline=deadline
+        response = await _complete_unless_cancelled(
+            ctx, messages=messages, definitions=definitions, deadline=deadline
         )
+    except RunEnded as ended:
+        await store.llm.record_response(
+            request_id=request_id,
+            run_uid=uid,
+            content={},
+            latency_ms=(time.monotonic() - started) * 1000,
+            error=f"abandoned: {ended.message}",
+        )
+        raise
     except ProviderError as exc:
         await store.llm.record_response(
             request_id=request_id,
@@ -64,6 +74,33 @@ async def ask_model(ctx: RunContext, *, step: int, messages: Sequence[Message]) 
         raise RunEnded("ProviderError", f"{provider} model {ctx.model} failed: {exc}") from exc
     await _record_answer(ctx, step=step, key=key, request_id=request_id, response=response)
     return response
+
+
+async def _complete_unless_cancelled(
+    ctx: RunContext,
+    *,
+    messages: Sequence[Message],
+    definitions: Sequence[ToolDefinition],
+    deadline: float,
+) -> LLMResponse:
+    """The model's answer; a cancellation of the run abandons the request in flight."""
+    answer = asyncio.ensure_future(
+        ctx.client.complete(
+            messages=messages, tools=definitions, model=ctx.model, deadline=deadline
+        )
+    )
+    cancelled = asyncio.ensure_future(ctx.until_cancelled())
+    try:
+        await asyncio.wait((answer, cancelled), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in (answer, cancelled):
+            waiting.cancel()
+        await asyncio.gather(answer, cancelled, return_exceptions=True)
+    if not answer.cancelled() and answer.done() and answer.exception() is None:
+        return answer.result()
+    if cancelled.done() and not cancelled.cancelled():
+        ctx.check_cancelled()
+    return answer.result()  # raises the provider's error
 
 
 async def _record_answer(
