@@ -1,8 +1,9 @@
-"""The Ollama adapter, against a fake Ollama through the official ``ollama`` client.
+"""The Ollama adapter against a hand-written double, for what the real server cannot do on demand.
 
-Most behaviour is checked on both paths: streamed (NDJSON, the default) and one whole answer.
-Over 400 lines because each behaviour runs on both paths; the behaviours every provider shares
-belong in a provider-contract test, which would shrink this file.
+Answers, tool calls, missing models and health run against the real Ollama
+(``test_ollama_server.py``). What stays here are faults and exact wire details: a stalled or
+broken stream, server errors, an unreachable or slow server, the bodies sent, credentials.
+Each behaviour is checked on both paths: streamed (NDJSON, the default) and one whole answer.
 """
 
 from __future__ import annotations
@@ -12,12 +13,10 @@ import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
-import httpx
 import pytest
 
 from mission_control.llm import (
     AssistantMessage,
-    BadRequest,
     BadResponse,
     Cost,
     FinishReason,
@@ -74,36 +73,6 @@ async def streamed(fake_ollama: FakeOllama) -> AsyncIterator[OllamaProvider]:
     await provider.aclose()
 
 
-async def test_a_final_answer_comes_back_with_usage(
-    ollama: OllamaProvider, fake_ollama: FakeOllama
-) -> None:
-    fake_ollama.say("All pods are healthy.", prompt_tokens=120, completion_tokens=9)
-
-    response = await ollama.complete(messages=[UserMessage(content="How are the pods?")])
-
-    assert response.text == "All pods are healthy."
-    assert response.finish_reason is FinishReason.STOP
-    assert (response.usage.prompt_tokens, response.usage.completion_tokens) == (120, 9)
-    assert response.provider == "ollama"
-    assert response.model == "llama3.1"
-    assert response.latency_seconds > 0
-    assert response.raw["message"]["content"] == "All pods are healthy."
-    assert response.raw["done_reason"] == "stop"
-
-
-async def test_a_streamed_answer_is_assembled_from_its_ndjson_chunks(
-    streamed: OllamaProvider, fake_ollama: FakeOllama
-) -> None:
-    fake_ollama.say("web-0 is crash-looping since 08:00.\n", prompt_tokens=80, completion_tokens=11)
-
-    response = await streamed.complete(messages=[UserMessage(content="Status?")])
-
-    assert response.text == "web-0 is crash-looping since 08:00.\n"
-    assert (response.usage.prompt_tokens, response.usage.completion_tokens) == (80, 11)
-    assert response.raw["done"] is True
-    assert response.raw["eval_duration"] == 400_000  # durations come from the final chunk
-
-
 async def test_missing_token_counts_are_zero(
     ollama: OllamaProvider, fake_ollama: FakeOllama
 ) -> None:
@@ -117,18 +86,19 @@ async def test_missing_token_counts_are_zero(
 async def test_a_stalled_model_is_abandoned_long_before_the_timeout(
     fake_ollama: FakeOllama,
 ) -> None:
+    # Order, not time: the fake holds its second chunk back for longer than the stall bound;
+    # had the adapter waited for it (or for the 30 s timeout), the answer would arrive whole.
     provider = OllamaProvider(
         base_url=fake_ollama.url, model="llama3.1", timeout=30, stall_seconds=0.2
     )
     fake_ollama.say("Let me think about this", stall=2.0)
-    started = time.monotonic()
     try:
-        with pytest.raises(ProviderTimeout, match="OLLAMA_STALL_SECONDS"):
+        with pytest.raises(ProviderTimeout, match=r"sent nothing for 0\.2 s") as caught:
             await provider.complete(messages=[UserMessage(content="hi")])
     finally:
         await provider.aclose()
 
-    assert time.monotonic() - started < 1.5
+    assert "OLLAMA_STALL_SECONDS" in str(caught.value)
 
 
 async def test_an_error_in_the_middle_of_a_stream_is_temporary(
@@ -149,24 +119,6 @@ async def test_a_stream_cut_before_its_final_chunk_is_a_bad_response(
 
     with pytest.raises(BadResponse, match="ended before its final chunk"):
         await streamed.complete(messages=[UserMessage(content="hi")])
-
-
-async def test_tool_calls_come_back_with_ids_of_their_own(
-    ollama: OllamaProvider, fake_ollama: FakeOllama
-) -> None:
-    fake_ollama.call(
-        ("list_k8s_pods", {"namespace": "media"}), ("list_k8s_pods", {"namespace": "db"})
-    )
-
-    response = await ollama.complete(messages=[UserMessage(content="Check pods")], tools=[PODS])
-
-    assert response.finish_reason is FinishReason.TOOL_CALLS
-    assert [(c.name, c.arguments) for c in response.tool_calls] == [
-        ("list_k8s_pods", {"namespace": "media"}),
-        ("list_k8s_pods", {"namespace": "db"}),
-    ]
-    assert len({call.id for call in response.tool_calls}) == 2
-    assert all(call.id.startswith("call_") for call in response.tool_calls)
 
 
 @pytest.mark.parametrize("stall_seconds", [STREAMED, WHOLE], ids=["streamed", "whole"])
@@ -305,20 +257,6 @@ async def test_the_context_window_setting_is_sent_as_an_option(fake_ollama: Fake
     assert fake_ollama.chats[0]["options"] == {"num_ctx": 16384}
 
 
-async def test_a_model_that_is_not_pulled_says_how_to_pull_it(ollama: OllamaProvider) -> None:
-    with pytest.raises(ModelNotFound, match=r"run `ollama pull mistral` on http://127\.0\.0\.1"):
-        await ollama.complete(messages=[UserMessage(content="hi")], model="mistral")
-
-
-async def test_a_model_without_tool_support_is_a_bad_request(
-    ollama: OllamaProvider, fake_ollama: FakeOllama
-) -> None:
-    fake_ollama.fail(400, "registry.ollama.ai/library/gemma:2b does not support tools")
-
-    with pytest.raises(BadRequest, match="does not support tools"):
-        await ollama.complete(messages=[UserMessage(content="hi")], tools=[PODS])
-
-
 @pytest.mark.parametrize("status", [500, 503])
 async def test_server_errors_are_temporary(
     ollama: OllamaProvider, fake_ollama: FakeOllama, status: int
@@ -348,13 +286,11 @@ async def test_an_unreachable_server_names_the_setting_to_check(
 async def test_a_slow_answer_is_abandoned_at_the_deadline(
     ollama: OllamaProvider, fake_ollama: FakeOllama
 ) -> None:
+    # The bound the adapter applied is in the message: the deadline's 0.3 s, not its 5 s.
     fake_ollama.enqueue("POST", "/api/chat", Reply(200, {}, delay=2.0))
-    started = time.monotonic()
 
-    with pytest.raises(ProviderTimeout):
-        await ollama.complete(messages=[UserMessage(content="hi")], deadline=started + 0.3)
-
-    assert time.monotonic() - started < 1.5
+    with pytest.raises(ProviderTimeout, match=r"no answer within 0\.[23] s"):
+        await ollama.complete(messages=[UserMessage(content="hi")], deadline=time.monotonic() + 0.3)
 
 
 async def test_a_passed_deadline_sends_nothing(
@@ -364,31 +300,6 @@ async def test_a_passed_deadline_sends_nothing(
         await ollama.complete(messages=[UserMessage(content="hi")], deadline=time.monotonic() - 1)
 
     assert fake_ollama.chats == []
-
-
-def test_the_fake_answers_version_and_tags_like_ollama(fake_ollama: FakeOllama) -> None:
-    version = httpx.get(f"{fake_ollama.url}/api/version")
-    tags = httpx.get(f"{fake_ollama.url}/api/tags")
-
-    assert version.json() == {"version": "0.12.6"}
-    assert [model["name"] for model in tags.json()["models"]] == ["llama3.1:latest"]
-
-
-async def test_health_is_good_when_the_model_is_pulled(ollama: OllamaProvider) -> None:
-    health = await ollama.check()
-
-    assert (health.configured, health.reachable) == (True, True)
-
-
-async def test_health_says_to_pull_a_missing_default_model(fake_ollama: FakeOllama) -> None:
-    provider = OllamaProvider(base_url=fake_ollama.url, model="qwen2.5:7b", timeout=5)
-    try:
-        health = await provider.check()
-    finally:
-        await provider.aclose()
-
-    assert not health.reachable
-    assert "ollama pull qwen2.5:7b" in health.message
 
 
 def test_schemas_are_lowered_to_what_ollama_can_carry() -> None:
@@ -437,3 +348,26 @@ async def test_credentials_in_the_url_authenticate_but_never_reach_a_message(
     for text in (str(caught.value), health.message, repr(provider)):
         assert "s3cr" not in text
         assert f"http://127.0.0.1:{fake_ollama.port}" in text
+
+
+async def test_the_environments_ollama_api_key_is_never_sent(
+    fake_ollama: FakeOllama, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The ollama library would send it as a bearer token to whatever host it talks to.
+    monkeypatch.setenv("OLLAMA_API_KEY", "key-for-ollama-com-only")
+    plain = OllamaProvider(base_url=fake_ollama.url, model="llama3.1", timeout=5)
+    with_url_credentials = OllamaProvider(
+        base_url=fake_ollama.url.replace("http://", "http://mc:pw@"), model="llama3.1", timeout=5
+    )
+    try:
+        await plain.complete(messages=[UserMessage(content="hi")])
+        await with_url_credentials.complete(messages=[UserMessage(content="hi")])
+        await plain.check()
+    finally:
+        await plain.aclose()
+        await with_url_credentials.aclose()
+
+    first, second = fake_ollama.requests_to("POST", "/api/chat")
+    assert "authorization" not in first.headers
+    assert second.headers["authorization"] == "Basic " + base64.b64encode(b"mc:pw").decode()
+    assert all("key-for-ollama-com-only" not in str(r.headers) for r in fake_ollama.requests)

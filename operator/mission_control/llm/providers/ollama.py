@@ -28,7 +28,7 @@ import functools
 import hashlib
 import json
 import urllib.parse
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -92,7 +92,10 @@ class OllamaProvider:
     ) -> None:
         # Credentials in the URL (a proxy's basic auth) go to a header: the library would drop
         # them, and the URL is quoted in error messages, which the journal keeps.
-        self._base_url, auth = _split_credentials(base_url.rstrip("/"))
+        self._base_url, credentials = _split_credentials(base_url.rstrip("/"))
+        # The library sends OLLAMA_API_KEY from the process environment as a bearer token to
+        # any host; _OwnCredentials sends only what this adapter was configured with.
+        auth = _OwnCredentials(credentials)
         self._model = model
         self._timeout = timeout
         self._stall_seconds = stall_seconds
@@ -199,6 +202,23 @@ class OllamaProvider:
         if isinstance(exc, (pydantic.ValidationError, json.JSONDecodeError)):
             return BadResponse(f"ollama: unreadable answer from {self._base_url}: {exc}")
         return None
+
+
+class _OwnCredentials(httpx.Auth):
+    """Authorization from the adapter's own settings only: the URL's basic auth, or none.
+
+    Drops any ``Authorization`` header the library added by itself (``OLLAMA_API_KEY``).
+    """
+
+    def __init__(self, credentials: httpx.BasicAuth | None) -> None:
+        self._credentials = credentials
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers.pop("authorization", None)
+        if self._credentials is None:
+            yield request
+        else:
+            yield from self._credentials.auth_flow(request)
 
 
 def _split_credentials(url: str) -> tuple[str, httpx.BasicAuth | None]:
