@@ -35,6 +35,7 @@ __all__ = [
 
 
 def _glob(description: str, pattern: str, *, what: str, alphabet: str) -> Schema:
+    article = "an" if what[0] in "aeiou" else "a"
     return string_schema(
         description,
         minLength=1,
@@ -43,8 +44,8 @@ def _glob(description: str, pattern: str, *, what: str, alphabet: str) -> Schema
             "x-kubernetes-validations": [
                 cel_rule(
                     f"self.matches(r'{pattern}')",
-                    f"{'an' if what[0] in 'aeiou' else 'a'} {what} glob may only use {alphabet}, * and ?; {what} names have no "
-                    "other characters, so it could never match",
+                    f"{article} {what} glob may only use {alphabet}, * and ?; {what} names "
+                    "have no other characters, so it could never match",
                 )
             ]
         },
