@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from mission_control import __version__
+from mission_control.approval_cli import approve, reject
 from mission_control.errors import ConfigError
 from mission_control.settings import load_settings
 
@@ -250,6 +251,10 @@ def _run_audit(command: str, work: Coroutine[Any, Any, str]) -> str:
     except (StoreError, ConnectorError) as exc:
         click.echo(f"{command} failed: {exc}", err=True)
     sys.exit(1)
+
+
+cli.add_command(approve)
+cli.add_command(reject)
 
 
 def _run_service(command: str, work: Coroutine[Any, Any, None]) -> None:

@@ -52,7 +52,7 @@ def test_the_wheel_carries_the_migrations_and_the_console_script(tmp_path: Path)
         assert f"mission_control/store/migrations/{name}" in names
     assert "mission_control/py.typed" in names
     [entry_points] = [n for n in names if n.endswith("entry_points.txt")]
-    assert (
-        "mission-control = mission_control.cli:main"
-        in zipfile.ZipFile(wheel).read(entry_points).decode()
-    )
+    scripts = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "mission-control = mission_control.cli:main" in scripts
+    # kubectl finds plugins by executable name: `kubectl mc approve` runs kubectl-mc.
+    assert "kubectl-mc = mission_control.approval_cli:plugin_main" in scripts
