@@ -158,3 +158,30 @@ def test_every_log_line_of_a_run_names_it(scene: Scene) -> None:
         (line.get("namespace"), line.get("name")) == (scene.namespace, "logged") for line in lines
     )
     assert {"time", "level", "logger", "message"} <= set(lines[0])
+
+
+def test_a_cluster_policy_gets_a_ready_condition_too(scene: Scene) -> None:
+    name = f"{scene.namespace}-ceiling"
+    policy = {
+        "apiVersion": "missioncontrol.dev/v1alpha1",
+        "kind": "ClusterToolPolicy",
+        "metadata": {"name": name},
+        "spec": {
+            "grants": [{"namespaces": {"matchLabels": {"team": "a"}}, "tools": ["list_*"]}],
+            "rules": [{"tools": ["reboot_*"], "action": "Deny"}],
+        },
+    }
+    scene.apply(policy)
+    try:
+        scene.cluster.kubectl(
+            "wait", "--for=condition=Ready=false", "--timeout=30s", f"clustertoolpolicy/{name}"
+        )
+        shown = json.loads(
+            scene.cluster.kubectl("get", "clustertoolpolicy", name, "-o", "json").stdout
+        )
+    finally:
+        scene.cluster.kubectl("delete", "clustertoolpolicy", name, check=False)
+
+    (condition,) = shown["status"]["conditions"]
+    assert condition["reason"] == "UnknownTool"
+    assert "reboot_*" in condition["message"]

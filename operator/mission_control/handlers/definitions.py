@@ -1,4 +1,4 @@
-"""Tasks and ToolPolicies: their ``Ready`` condition, and the Task mirror in the store.
+"""Tasks and (Cluster)ToolPolicies: their ``Ready`` condition, and the Task mirror in the store.
 
 Both are judged from scratch on every watch event (kopf's low-level event handlers: no
 progress annotations, no diff-base, nothing kopf would add to the objects), by the pure
@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from mission_control.connectors.kubernetes.custom import Plural
 from mission_control.errors import MissionControlError
 from mission_control.handlers.services import OperatorServices
+from mission_control.resources.clustertoolpolicy import ClusterToolPolicySpec
 from mission_control.resources.common import Condition
 from mission_control.resources.task import TaskSpec
 from mission_control.resources.toolpolicy import ToolPolicySpec
@@ -168,6 +169,34 @@ class Definitions:
             generation=int(metadata.get("generation") or 0),
         )
 
+    # -- ClusterToolPolicies --------------------------------------------------------------
+
+    async def on_cluster_policy_event(
+        self, *, type: str | None, body: Mapping[str, Any], **_: Any
+    ) -> None:
+        """A ClusterToolPolicy was listed, added or changed: judge its tool globs.
+
+        Its effect on runs needs no re-evaluation here: each run reads the ClusterToolPolicies
+        when it starts.
+        """
+        if type == "DELETED":
+            return
+        raw = dict(body)
+        metadata = raw.get("metadata") or {}
+        try:
+            spec = ClusterToolPolicySpec.model_validate(raw.get("spec") or {})
+        except ValidationError as exc:
+            log.warning("clustertoolpolicy %s does not parse: %s", metadata.get("name"), exc)
+            return
+        globs = [rule.tools for rule in spec.rules] + [grant.tools for grant in spec.grants]
+        verdict = policy_readiness(globs, tools=self._services.capabilities.tools)
+        await self._set_ready(
+            raw,
+            plural="clustertoolpolicies",
+            verdict=verdict,
+            generation=int(metadata.get("generation") or 0),
+        )
+
     # -- status ---------------------------------------------------------------------------
 
     async def _set_ready(
@@ -193,17 +222,17 @@ class Definitions:
             verdict, generation=generation, now=self._services.clock(), previous=previous
         )
         metadata = raw["metadata"]
+        namespace = metadata.get("namespace")
         await self._services.objects.patch_status(
             plural,
-            namespace=str(metadata["namespace"]),
+            namespace=None if namespace is None else str(namespace),
             name=str(metadata["name"]),
             patch={"observedGeneration": generation, "conditions": [condition.to_k8s()]},
         )
         log.info(
-            "%s %s/%s: Ready=%s %s %s",
+            "%s %s: Ready=%s %s %s",
             _KIND[plural],
-            metadata["namespace"],
-            metadata["name"],
+            f"{namespace}/{metadata['name']}" if namespace else metadata["name"],
             "True" if verdict.ready else "False",
             verdict.reason,
             verdict.message,

@@ -39,6 +39,10 @@ def build_registry(services: OperatorServices) -> kopf.OperatorRegistry:
         definitions.on_policy_event
     )
 
+    kopf.on.event(GROUP, VERSION, "clustertoolpolicies", registry=registry, id="clustertoolpolicy")(
+        definitions.on_cluster_policy_event
+    )
+
     runs = TaskRuns(services)
     kopf.on.event(GROUP, VERSION, "taskruns", registry=registry, id="taskrun")(runs.on_event)
     kopf.daemon(

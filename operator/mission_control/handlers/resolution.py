@@ -10,6 +10,7 @@ words the Task's condition shows. Work that cannot run raises :class:`InvalidRun
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -19,14 +20,18 @@ from pydantic import ValidationError
 from mission_control.agent import RunRequest
 from mission_control.errors import PermanentError
 from mission_control.handlers.services import OperatorServices
+from mission_control.resources.clustertoolpolicy import ClusterToolPolicy
 from mission_control.resources.task import TaskSpec
 from mission_control.resources.taskrun import TaskRunSpec
 from mission_control.resources.toolpolicy import ToolPolicySpec
+from mission_control.runs.cluster import cluster_approvers, cluster_policies
 from mission_control.runs.readiness import task_readiness
 from mission_control.runs.resolve import RunPolicy, run_policy, service_account
 from mission_control.runs.status import RunReason
 
 __all__ = ["REQUESTED_BY", "InvalidRun", "resolve_run"]
+
+log = logging.getLogger(__name__)
 
 #: Annotation the API server stamps with the TaskRun's creator.
 REQUESTED_BY = "missioncontrol.dev/requested-by"
@@ -78,6 +83,7 @@ async def resolve_run(raw: Mapping[str, Any], *, services: OperatorServices) -> 
             "InvalidTask", f"{label} is not Ready ({verdict.reason}): {verdict.message}"
         )
     policy = _run_policy(policy_raw, namespace=namespace, name=policy_name)
+    cluster = await _cluster_policies(services)
     account = service_account(run=spec, task=task, default=services.default_service_account)
     labels = await services.objects.namespace_labels(namespace)
     exists = await services.objects.service_account_exists(namespace, account)
@@ -93,6 +99,8 @@ async def resolve_run(raw: Mapping[str, Any], *, services: OperatorServices) -> 
         task=task,
         task_name=task_name,
         policy=policy,
+        cluster_policies=cluster_policies(cluster),
+        cluster_approvers=cluster_approvers(cluster),
         namespace_labels=labels,
         service_account=account,
         service_account_exists=exists,
@@ -129,6 +137,18 @@ async def _policy(
     """The ToolPolicy the run uses: its name and the object (None: absent)."""
     name = task.policy_ref.name if task.policy_ref is not None else _DEFAULT_POLICY
     return name, await services.objects.get("toolpolicies", namespace=namespace, name=name)
+
+
+async def _cluster_policies(services: OperatorServices) -> list[ClusterToolPolicy]:
+    """Every ClusterToolPolicy; one that does not parse grants nothing (and is logged)."""
+    parsed = []
+    for raw in await services.objects.list_cluster_scoped("clustertoolpolicies"):
+        try:
+            parsed.append(ClusterToolPolicy.model_validate(raw))
+        except ValidationError as exc:
+            name = (raw.get("metadata") or {}).get("name")
+            log.warning("clustertoolpolicy %s ignored, it does not parse: %s", name, exc)
+    return parsed
 
 
 def _run_policy(raw: Mapping[str, Any] | None, *, namespace: str, name: str) -> RunPolicy:

@@ -115,18 +115,30 @@ class MissionControlObjects:
         return [item for page in pages for item in self._items(page, op=op)]
 
     async def patch_status(
-        self, plural: Plural, *, namespace: str, name: str, patch: Mapping[str, Any]
+        self, plural: Plural, *, namespace: str | None, name: str, patch: Mapping[str, Any]
     ) -> dict[str, Any]:
-        """Apply a JSON merge patch to the object's ``status`` subresource; the object after."""
+        """Apply a JSON merge patch to the object's ``status`` subresource; the object after.
+
+        ``namespace`` None: a cluster-scoped object.
+        """
         op = _op("patch", plural, namespace=namespace, name=name, subresource="/status")
         body = {"status": dict(patch)}
-        data = await self._kubernetes._fetch(
-            lambda apis, o: _custom(apis).patch_namespaced_custom_object_status(
-                GROUP, VERSION, namespace, plural, name, body, _content_type=_MERGE, **o
-            ),
-            op=op,
-            impersonate=None,
-        )
+        if namespace is None:
+            data = await self._kubernetes._fetch(
+                lambda apis, o: _custom(apis).patch_cluster_custom_object_status(
+                    GROUP, VERSION, plural, name, body, _content_type=_MERGE, **o
+                ),
+                op=op,
+                impersonate=None,
+            )
+        else:
+            data = await self._kubernetes._fetch(
+                lambda apis, o: _custom(apis).patch_namespaced_custom_object_status(
+                    GROUP, VERSION, namespace, plural, name, body, _content_type=_MERGE, **o
+                ),
+                op=op,
+                impersonate=None,
+            )
         return self._object(data, op=op)
 
     # -- namespace facts ------------------------------------------------------------------
