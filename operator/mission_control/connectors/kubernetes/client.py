@@ -14,7 +14,8 @@ spread that plumbing over several modules.
 
 Impersonation (``Impersonate-User``) is per call. Each identity gets its own cached API
 client whose default headers are fixed at creation, so one call's identity can never leak
-into a concurrent call made for another identity.
+into a concurrent call made for another identity. The cache keeps the ``MAX_IDENTITIES`` most
+recently used identities; an evicted client's connection pool is closed once no call uses it.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from mission_control.connectors.kubernetes.errors import (
     translate_api_error,
     translate_transport_error,
 )
+from mission_control.connectors.kubernetes.identities import IdentityCache
 from mission_control.connectors.kubernetes.objects import (
     RESTARTED_AT_ANNOTATION,
     K8sDeployment,
@@ -86,6 +88,8 @@ PAGE_SIZE = 500
 MAX_PAGES = 10
 #: Upper bound of the log bytes read from the API server in one call.
 MAX_LOG_BYTES = 1024 * 1024
+#: Identities whose API clients (each with its own connection pool) are kept.
+MAX_IDENTITIES = 64
 _USER_AGENT = "mission-control"
 _STRATEGIC_MERGE = "application/strategic-merge-patch+json"
 _MERGE = "application/merge-patch+json"
@@ -144,7 +148,7 @@ class KubernetesConnector:
         )
         self._configuration = configuration
         self._timeout = timeout
-        self._clients: dict[str | None, _Apis] = {}
+        self._clients = IdentityCache(limit=MAX_IDENTITIES, create=self._new_apis, close=_close)
         self.server = urlsplit(configuration.host).netloc or configuration.host
 
     # -- construction ---------------------------------------------------------------------
@@ -183,50 +187,46 @@ class KubernetesConnector:
             ) from None
         return cls(configuration)
 
+    @property
+    def cached_identities(self) -> list[str | None]:
+        """The identities with a cached client, least recently used first."""
+        return self._clients.identities()
+
     async def aclose(self) -> None:
         """Release every pooled connection."""
-        clients, self._clients = self._clients, {}
-        for apis in clients.values():
-            # The client's thread pool is never started (no async_req), so only the pool
-            # of connections needs closing.
-            apis.client.rest_client.close()
+        self._clients.close_all()
 
     # -- plumbing -------------------------------------------------------------------------
 
-    def _apis(self, impersonate: str | None) -> _Apis:
-        # Only called from the event loop thread, so the cache needs no lock.
-        apis = self._clients.get(impersonate)
-        if apis is None:
-            if impersonate is None:
-                api_client = k8s.ApiClient(self._configuration)
-            else:
-                api_client = k8s.ApiClient(
-                    self._configuration, header_name="Impersonate-User", header_value=impersonate
-                )
-            api_client.user_agent = _USER_AGENT
-            apis = _Apis(
-                client=api_client,
-                core=k8s.CoreV1Api(api_client),
-                apps=k8s.AppsV1Api(api_client),
-                version=k8s.VersionApi(api_client),
+    def _new_apis(self, impersonate: str | None) -> _Apis:
+        if impersonate is None:
+            api_client = k8s.ApiClient(self._configuration)
+        else:
+            api_client = k8s.ApiClient(
+                self._configuration, header_name="Impersonate-User", header_value=impersonate
             )
-            self._clients[impersonate] = apis
-        return apis
+        api_client.user_agent = _USER_AGENT
+        return _Apis(
+            client=api_client,
+            core=k8s.CoreV1Api(api_client),
+            apps=k8s.AppsV1Api(api_client),
+            version=k8s.VersionApi(api_client),
+        )
 
     async def _in_thread(
         self, work: Callable[[_Apis], T], *, op: Operation, impersonate: str | None
     ) -> T:
-        apis = self._apis(impersonate)
-        try:
-            return await asyncio.to_thread(work, apis)
-        except ApiException as exc:
-            raise translate_api_error(
-                exc, op=op, impersonate=impersonate, server=self.server
-            ) from exc
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise translate_transport_error(
-                exc, server=self.server, timeout=self._timeout, op=op
-            ) from exc
+        with self._clients.use(impersonate) as apis:
+            try:
+                return await asyncio.to_thread(work, apis)
+            except ApiException as exc:
+                raise translate_api_error(
+                    exc, op=op, impersonate=impersonate, server=self.server
+                ) from exc
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                raise translate_transport_error(
+                    exc, server=self.server, timeout=self._timeout, op=op
+                ) from exc
 
     def _raw_options(self, *, mutates: bool = False) -> dict[str, Any]:
         # Raw responses: we parse the JSON ourselves (see the module docstring). A change waits
@@ -337,7 +337,7 @@ class KubernetesConnector:
         body = {
             "spec": {"template": {"metadata": {"annotations": {RESTARTED_AT_ANNOTATION: stamp}}}}
         }
-        op = _deployment_op("patch", namespace=namespace, name=name)
+        op = _deployment_op("patch", namespace=namespace, name=name, once=True)
         data = await self._fetch(
             lambda apis, o: apis.apps.patch_namespaced_deployment(
                 name, namespace, body, _content_type=_STRATEGIC_MERGE, **o
@@ -351,7 +351,9 @@ class KubernetesConnector:
         self, namespace: str, name: str, *, replicas: int, impersonate: str | None = None
     ) -> K8sScale:
         """Set the desired replicas through the scale subresource (what ``kubectl scale`` uses)."""
-        op = _deployment_op("patch", namespace=namespace, name=name, subresource="/scale")
+        op = _deployment_op(
+            "patch", namespace=namespace, name=name, subresource="/scale", once=True
+        )
         data = await self._fetch(
             lambda apis, o: apis.apps.patch_namespaced_deployment_scale(
                 name, namespace, {"spec": {"replicas": replicas}}, _content_type=_MERGE, **o
@@ -419,7 +421,9 @@ class KubernetesConnector:
         self, namespace: str, name: str, *, uid: str | None = None, impersonate: str | None = None
     ) -> None:
         """Delete one pod; with ``uid``, only if it is still that very pod (not a replacement)."""
-        op = Operation(verb="delete", resource="pods", kind="Pod", namespace=namespace, name=name)
+        op = Operation(
+            verb="delete", resource="pods", kind="Pod", namespace=namespace, name=name, once=True
+        )
         options = k8s.V1DeleteOptions(preconditions=k8s.V1Preconditions(uid=uid)) if uid else None
         await self._fetch(
             lambda apis, o: apis.core.delete_namespaced_pod(name, namespace, body=options, **o),
@@ -453,11 +457,20 @@ class KubernetesConnector:
         return sorted(events, key=lambda event: event.last_seen or epoch, reverse=True)
 
 
-def _deployment_op(verb: str, *, namespace: str, name: str, subresource: str = "") -> Operation:
+def _close(apis: _Apis) -> None:
+    # The client's thread pool is never started (no async_req), so only the pool of
+    # connections needs closing.
+    apis.client.rest_client.close()
+
+
+def _deployment_op(
+    verb: str, *, namespace: str, name: str, subresource: str = "", once: bool = False
+) -> Operation:
     return Operation(
         verb=verb,
         resource=f"deployments{subresource}",
         kind="Deployment",
         namespace=namespace,
         name=name,
+        once=once,
     )

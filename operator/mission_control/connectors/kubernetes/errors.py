@@ -63,10 +63,15 @@ class Operation:
     def scope(self) -> str:
         return f"in namespace {self.namespace}" if self.namespace else "cluster-wide"
 
+    #: A change made for a tool call: sent once, so a failure after it may have arrived is
+    #: :class:`ConnectorOutcomeUnknown`, never a retryable error. Idempotent writes (status
+    #: patches of our own objects) leave it False and stay retryable.
+    once: bool = False
+
     @property
     def mutates(self) -> bool:
-        """Whether the request changes something (sent once, never retried)."""
-        return self.verb not in _READ_VERBS
+        """Whether the request must be sent at most once (see ``once``)."""
+        return self.once and self.verb not in _READ_VERBS
 
     def unknown(self, server: str, why: str) -> ConnectorOutcomeUnknown:
         """The error of a change that may have reached ``server`` without a known result."""
