@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from mission_control.agent import AgentServices, drive_run
 from mission_control.store import Store
 from tests.agent.harness import RecordingReporter, ScriptedControl, run_request
 from tests.controlplane.launcher import Cluster
+from tests.fakes.gemini import FakeGemini
 from tests.fixtures.ollama import ScriptedModelFactory
 from tests.support.scripted_model import call, say
 
@@ -110,3 +112,34 @@ async def test_a_read_only_diagnosis_succeeds_with_a_summary_and_a_full_record(
     run = await store.runs.get(request.uid)
     assert run is not None
     assert (run.reason, run.steps, run.succeeded) == ("Succeeded", 3, "True")
+
+
+async def test_a_diagnosis_through_gemini_is_priced_and_recorded(
+    services: AgentServices, agent_namespace: str, fake_gemini: FakeGemini
+) -> None:
+    ns = agent_namespace
+    fake_gemini.call(("list_k8s_pods", {"namespace": ns}), prompt_tokens=1000)
+    fake_gemini.say("No pods at all.", prompt_tokens=1200, completion_tokens=40)
+    task = {
+        "prompt": "How are the pods?",
+        "tools": ["list_k8s_pods"],
+        "model": {"provider": "gemini"},
+    }
+    request = run_request(namespace=ns, task=task)
+    reporter = RecordingReporter()
+
+    outcome = await drive_run(
+        request=request, services=services, reporter=reporter, control=ScriptedControl()
+    )
+
+    assert (outcome.reason, outcome.summary) == ("Succeeded", "No pods at all.")
+    usage = reporter.status["usage"]
+    assert (usage["promptTokens"], usage["completionTokens"]) == (2200, 45)
+    assert Decimal(usage["costUSD"]) > 0
+    assert reporter.status["resolved"]["provider"] == "gemini"
+    total = await services.store.usage.run_total(request.uid)
+    assert total.cost_usd == Decimal(usage["costUSD"])
+    # The tool result went back to Gemini tied to its call.
+    second = fake_gemini.generations[1]
+    response = second["contents"][-1]["parts"][0]["functionResponse"]
+    assert response["name"] == "list_k8s_pods"
