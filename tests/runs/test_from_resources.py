@@ -64,10 +64,10 @@ def test_an_empty_selector_grants_every_namespace() -> None:
     ("tool", "family", "arguments", "labels", "verdict"),
     [
         ("restart_proxmox_lxc", "other", {"node": "pve", "vmid": 101}, GRANTED, "RequireApproval"),
-        ("list_proxmox_nodes", "other", {}, GRANTED, "Allow"),
-        ("list_proxmox_nodes", "other", {}, {"env": "lab"}, "Deny"),
+        ("list_proxmox_vms", "other", {}, GRANTED, "Allow"),
+        ("list_proxmox_vms", "other", {}, {"env": "lab"}, "Deny"),
         ("query_prometheus", "other", {"query": "up"}, {}, "Allow"),
-        ("delete_proxmox_lxc", "other", {"node": "pve", "vmid": 101}, GRANTED, "Deny"),
+        ("get_inventory", "other", {}, GRANTED, "Deny"),
     ],
     ids=[
         "granted-held-by-cluster-rule",
