@@ -27,8 +27,7 @@ from mission_control.resources.taskrun import Approval, TaskRef, TaskRunParam, T
 from mission_control.resources.toolpolicy import Budgets, PolicyRule, ToolPolicySpec
 from tests.controlplane.launcher import Cluster
 from tests.resources.corpus import INVALID, Case, task, taskrun, toolpolicy
-from tests.resources.kube import create, patch, started_run
-from tests.support.pki import KeyPair
+from tests.resources.kube import create, patch, person, started_run
 
 pytestmark = pytest.mark.controlplane
 ROOT = Path(__file__).resolve().parents[2]
@@ -288,40 +287,10 @@ def test_creating_a_run_with_a_forged_approval_is_rejected(
     assert 'is given by "admin" but you are "alice"' in result.stderr
 
 
-def _kubeconfig_for(cluster: Cluster, user: str, pair: KeyPair, path: Path) -> Cluster:
-    assert cluster.ca is not None
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "current-context": user,
-        "clusters": [
-            {
-                "name": "local",
-                "cluster": {
-                    "server": cluster.server,
-                    "certificate-authority": str(cluster.ca.cert),
-                },
-            }
-        ],
-        "users": [
-            {
-                "name": user,
-                "user": {"client-certificate": str(pair.cert), "client-key": str(pair.key)},
-            }
-        ],
-        "contexts": [{"name": user, "context": {"cluster": "local", "user": user}}],
-    }
-    path.write_text(json.dumps(config))
-    return Cluster(kubeconfig=path, kubectl_path=cluster.kubectl_path, server=cluster.server)
-
-
 def test_a_user_with_a_client_certificate_can_only_approve_in_their_own_name(
     crds: Cluster, k8s_namespace: str, tmp_path: Path
 ) -> None:
-    if crds.ca is None:
-        pytest.skip("needs the local control plane's CA to issue a client certificate")
-    pair = crds.ca.issue("carol", common_name="carol", organizations=("sre",), client=True)
-    carol = _kubeconfig_for(crds, "carol", pair, tmp_path / "carol.kubeconfig")
+    carol = person(crds, "carol", groups=("sre",), directory=tmp_path)
     crds.kubectl(
         "create",
         "role",
