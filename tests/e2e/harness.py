@@ -132,9 +132,13 @@ class Watch:
             self.lines.append(line.rstrip("\n"))
 
     def stop(self) -> list[str]:
-        self._process.terminate()
-        self._process.wait(timeout=10)
+        """Stop watching (again is fine); every line printed so far."""
+        if self._process.poll() is None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
         self._reader.join(timeout=10)
+        if self._process.stdout is not None:
+            self._process.stdout.close()
         return list(self.lines)
 
     def rows(self, name: str) -> list[dict[str, str]]:
@@ -230,9 +234,8 @@ class Scene:
                 "json",
             )
         )
-        items = sorted(
-            listed["items"], key=lambda e: (e.get("firstTimestamp") or "", e["metadata"]["name"])
-        )
+        # Timestamps have seconds only; the resource version orders creations.
+        items = sorted(listed["items"], key=lambda e: int(e["metadata"]["resourceVersion"]))
         return [(e["type"], e["reason"], e.get("message", "")) for e in items]
 
 

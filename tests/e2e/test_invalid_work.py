@@ -62,6 +62,23 @@ def test_a_run_of_a_task_that_is_not_ready_carries_the_tasks_reason(scene: Scene
     assert (shown["reason"], shown["observedGeneration"]) == ("UnknownTool", 1)
 
 
+def test_a_missing_param_is_invalid_params_naming_it(scene: Scene) -> None:
+    scene.apply(
+        task(
+            "needs-ns",
+            prompt="Look at $(params.target).",
+            params=[{"name": "target", "description": "where"}],
+        ),
+        taskrun("needs-ns-1", task_name="needs-ns"),
+    )
+
+    outcome = ended(scene, "needs-ns-1")
+
+    assert outcome["reason"] == "InvalidParams"
+    assert "target" in outcome["message"]
+    assert llm_requests_of(scene, "needs-ns-1") == 0
+
+
 def test_an_unconfigured_provider_is_provider_error_naming_the_setting(scene: Scene) -> None:
     cloudy = task("cloudy")
     cloudy["spec"]["model"] = {"provider": "gemini"}
