@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
+import pytest
+
+from mission_control.llm import ToolDefinition, UserMessage
+from mission_control.llm.providers.anthropic import anthropic_tools
+from mission_control.llm.providers.gemini import to_gemini_request
 from mission_control.llm.providers.ollama import ollama_parameters
 from mission_control.runs.prompt import system_prompt
 from mission_control.tools.registry import default_registry
@@ -50,20 +57,43 @@ def test_the_task_s_system_prompt_is_appended() -> None:
     assert "namespaces: ops." in text  # no targetNamespaces: the run's own
 
 
-def test_prompt_and_mvp_tool_schemas_fit_the_token_budget_of_the_default_provider() -> None:
-    # Counted as characters / 4 over the tool definitions Ollama (the default provider) receives.
+def mvp_definitions() -> list[ToolDefinition]:
     registry = default_registry()
-    tools = [
+    return [
+        ToolDefinition(name=tool.name, description=tool.description, parameters=tool.json_schema())
+        for tool in (registry.get(name) for name in MVP_TOOLS)
+    ]
+
+
+def ollama_encoding(tools: list[ToolDefinition]) -> Any:
+    return [
         {
             "type": "function",
             "function": {
                 "name": tool.name,
                 "description": tool.description,
-                "parameters": ollama_parameters(tool.json_schema()),
+                "parameters": ollama_parameters(tool.parameters),
             },
         }
-        for tool in (registry.get(name) for name in MVP_TOOLS)
+        for tool in tools
     ]
-    characters = len(prompt()) + len(json.dumps(tools, separators=(",", ":")))
 
-    assert characters / 4 < TOKEN_BUDGET
+
+def gemini_encoding(tools: list[ToolDefinition]) -> Any:
+    _, config = to_gemini_request([UserMessage(content="hi")], tools)
+    return [tool.model_dump(mode="json", exclude_none=True) for tool in config.tools or []]
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [ollama_encoding, gemini_encoding, anthropic_tools],
+    ids=["ollama", "gemini", "anthropic"],
+)
+def test_prompt_and_mvp_tool_schemas_fit_the_token_budget_of_every_provider(
+    encode: Callable[[list[ToolDefinition]], Any],
+) -> None:
+    # Counted as characters / 4 over the tool definitions each provider's adapter sends.
+    encoded = json.dumps(encode(mvp_definitions()), separators=(",", ":"))
+    assert '"title"' not in encoded  # pydantic's titles are not sent
+
+    assert (len(prompt()) + len(encoded)) / 4 < TOKEN_BUDGET

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from mission_control.connectors import MISSING_SETTINGS, ConnectorName
 from mission_control.errors import PermanentError
+from mission_control.tools.schema import compact_schema
 
 if TYPE_CHECKING:
     from mission_control.connectors import Connectors
@@ -182,8 +183,9 @@ class Tool(Generic[ArgsT]):
             raise ValueError(f"mutating tool {self.name} needs a preview for dry runs")
 
     def json_schema(self) -> dict[str, Any]:
-        """The JSON schema of the arguments, as offered to the model."""
-        return self.arguments.model_json_schema()
+        """The JSON schema of the arguments, as offered to every model (compact: see
+        :mod:`~mission_control.tools.schema`)."""
+        return compact_schema(self.arguments.model_json_schema())
 
     def parse_arguments(self, raw: Mapping[str, Any] | str | None) -> ArgsT:
         """Validate the model's arguments before any I/O; raise :class:`InvalidToolArguments`."""

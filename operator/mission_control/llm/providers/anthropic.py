@@ -42,7 +42,7 @@ from mission_control.llm.messages import (
 from mission_control.llm.provider import ProviderHealth, call_provider, check_provider
 from mission_control.settings import Provider
 
-__all__ = ["AnthropicProvider", "to_anthropic_request"]
+__all__ = ["AnthropicProvider", "anthropic_tools", "to_anthropic_request"]
 
 _FINISH = {
     "end_turn": FinishReason.STOP,
@@ -91,10 +91,7 @@ class AnthropicProvider:
     ) -> LLMResponse:
         model = model or self._model
         system, wire_messages = to_anthropic_request(messages)
-        wire_tools: list[ToolParam] = [
-            {"name": tool.name, "description": tool.description, "input_schema": tool.parameters}
-            for tool in tools
-        ]
+        wire_tools = anthropic_tools(tools)
         reply, latency = await call_provider(
             lambda: self._client.messages.create(
                 model=model,
@@ -159,6 +156,14 @@ def _translate(exc: Exception, *, model: str) -> ProviderError | None:
     if isinstance(exc, anthropic.APIResponseValidationError):
         return BadResponse(f"anthropic: unreadable answer: {exc.message}")
     return None
+
+
+def anthropic_tools(tools: Sequence[ToolDefinition]) -> list[ToolParam]:
+    """Neutral tool definitions as the Messages API's ``tools``."""
+    return [
+        {"name": tool.name, "description": tool.description, "input_schema": tool.parameters}
+        for tool in tools
+    ]
 
 
 def to_anthropic_request(messages: Sequence[Message]) -> tuple[str, list[MessageParam]]:
