@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from mission_control.agent.approval import await_decision
@@ -20,7 +20,7 @@ from mission_control.agent.context import RunContext
 from mission_control.errors import MissionControlError
 from mission_control.llm.messages import ToolCall, ToolResultMessage
 from mission_control.runs.approvals import args_digest
-from mission_control.runs.policy import Decision, Risk, ToolFamily, decide, sync_risk
+from mission_control.runs.policy import Decision, Risk, ToolFamily, decide
 from mission_control.runs.policy import ToolCall as PolicyCall
 from mission_control.tools import (
     InvalidToolArguments,
@@ -29,6 +29,7 @@ from mission_control.tools import (
     invoke,
     preview,
 )
+from mission_control.tools.registry import call_risk
 
 __all__ = ["handle_calls", "record_id"]
 
@@ -39,16 +40,26 @@ def record_id(*, step: int, index: int, call: ToolCall) -> str:
 
 
 async def handle_calls(
-    ctx: RunContext, *, step: int, calls: Sequence[ToolCall]
+    ctx: RunContext,
+    *,
+    step: int,
+    calls: Sequence[ToolCall],
+    only: Collection[str] | None = None,
 ) -> list[ToolResultMessage]:
-    """Handle every call of one answer; the results go back to the model in order."""
+    """Handle every call of one answer; the results go back to the model in order.
+
+    ``only`` (call ids) handles just those calls of the answer, already counted: the ones a
+    resumed run still owes an answer.
+    """
     limit = ctx.services.limits.max_tool_calls_per_step
-    ctx.status.counters.tool_calls += len(calls)
+    if only is None:
+        ctx.status.counters.tool_calls += len(calls)
     results = [
         await _handle(ctx, step=step, call=call, rid=record_id(step=step, index=index, call=call))
         for index, call in enumerate(calls[:limit])
+        if only is None or call.id in only
     ]
-    refused = calls[limit:]
+    refused = [call for call in calls[limit:] if only is None or call.id in only]
     if refused:
         ctx.status.counters.invalid_calls += len(refused)
         text = (
@@ -88,7 +99,12 @@ async def _handle(ctx: RunContext, *, step: int, call: ToolCall, rid: str) -> To
         return await _answer(
             ctx, call=call, rid=rid, text=problem or "invalid call", error=True, status="invalid"
         )
-    risk = _risk(tool, call.arguments)
+    try:
+        risk: Risk = (await call_risk(tool, call.arguments, ctx.tools)).value
+    except MissionControlError as exc:
+        # Without its risk a call cannot be decided; it is not made.
+        text = f"{call.name} was not run: its risk could not be assessed: {exc}"
+        return await _answer(ctx, call=call, rid=rid, text=text, error=True, status="failed")
     decision = decide(
         PolicyCall(tool=tool.name, risk=risk, family=_family(tool), arguments=call.arguments),
         scope=ctx.scope,
@@ -141,14 +157,6 @@ def _problem(ctx: RunContext, call: ToolCall) -> str | None:
             "JSON object matching the tool's schema"
         )
     return None
-
-
-def _risk(tool: Tool[Any], arguments: Mapping[str, Any]) -> Risk:
-    if tool.name == "argocd_sync_app":
-        # The application's own target revision is not known here: any explicit revision
-        # counts as another one (the stricter reading).
-        return sync_risk(arguments, target_revision=None)
-    return tool.risk.value
 
 
 def _family(tool: Tool[Any]) -> ToolFamily:

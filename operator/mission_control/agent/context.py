@@ -21,10 +21,21 @@ __all__ = ["RunClock", "RunContext", "RunEnded"]
 class RunEnded(Exception):
     """Ends the run from deep inside a step with a reason and a message for the user."""
 
-    def __init__(self, reason: RunReason, message: str) -> None:
+    def __init__(
+        self,
+        reason: RunReason,
+        message: str,
+        *,
+        summary: str | None = None,
+        recorded: bool = False,
+    ) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
+        #: The final answer, for a run found already answered in its journal.
+        self.summary = summary
+        #: The end is already in the journal (a resumed run that had finished).
+        self.recorded = recorded
 
 
 @dataclass
@@ -68,6 +79,9 @@ class RunContext:
     clock: RunClock
     impersonate: str
     task_label: str
+    #: How many times the run was picked up from its journal ("" the first time): a resumed
+    #: step asks the model again, under keys of its own.
+    attempt: str = ""
     seen_ignored: set[tuple[str, str]] = field(default_factory=set)
 
     def check_cancelled(self) -> None:

@@ -18,6 +18,7 @@ from mission_control.agent.context import RunClock, RunContext, RunEnded
 from mission_control.agent.ports import RunControl, RunReporter
 from mission_control.agent.record import RunRecorder
 from mission_control.agent.request import AgentServices, RunOutcome, RunRequest
+from mission_control.agent.resume import Resumed, resume
 from mission_control.agent.snapshot import resolved_spec, resolved_status, run_snapshot
 from mission_control.agent.status import RunStatus
 from mission_control.agent.step import ask_model
@@ -82,11 +83,21 @@ async def drive_run(
         )
     except RunEnded as ended:
         reason, message = ended.reason, ended.message
+        summary = ended.summary
+        recorded = ended.recorded
+    else:
+        recorded = False
     await status.report(reason, message, summary=summary)
     resolved = (ctx.client.name, ctx.model) if ctx else (provider_name or "", model_name or "")
-    await _finish(
-        request=request, services=services, recorder=recorder, status=status, resolved=resolved
-    )
+    if not recorded:
+        await _finish(
+            request=request,
+            services=services,
+            recorder=recorder,
+            status=status,
+            resolved=resolved,
+            summary=summary,
+        )
     return RunOutcome(
         reason=reason, message=message, summary=summary, counts=status.counters.snapshot()
     )
@@ -163,28 +174,13 @@ def _first_messages(ctx: RunContext) -> list[Message]:
 
 
 async def _steps(ctx: RunContext) -> str:
-    messages = _first_messages(ctx)
-    request, services = ctx.request, ctx.services
+    request = ctx.request
     limits = effective(request.task.limits, request.policy.budgets)
-    await ctx.recorder.journal(
-        "run.started",
-        event_id="run.started",
-        payload={"snapshot": resolved_spec(request)},
-        messages=messages,
-    )
-    await ctx.recorder.audit(
-        "run.started", details={"identity": ctx.impersonate, "tools": list(ctx.offered)}
-    )
-    ctx.clock.start()
-    started = ctx.status.started = services.clock()
-    await ctx.status.report(
-        "Running",
-        f"started {ctx.task_label} with {ctx.client.name}/{ctx.model} as {ctx.impersonate}",
-        extra={
-            "startTime": started.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "resolved": resolved_status(ctx),
-        },
-    )
+    resumed = await resume(ctx)
+    if resumed is None:
+        messages = await _start(ctx)
+    else:
+        messages = await _resume(ctx, resumed)
     while True:
         ctx.check_cancelled()
         ctx.check_deadline()
@@ -208,6 +204,60 @@ async def _steps(ctx: RunContext) -> str:
         await ctx.status.report(
             "Running", f"step {step}: the model's answer was empty; asked again"
         )
+
+
+async def _start(ctx: RunContext) -> list[Message]:
+    messages = _first_messages(ctx)
+    await ctx.recorder.journal(
+        "run.started",
+        event_id="run.started",
+        payload={"snapshot": resolved_spec(ctx.request)},
+        messages=messages,
+    )
+    await ctx.recorder.audit(
+        "run.started", details={"identity": ctx.impersonate, "tools": list(ctx.offered)}
+    )
+    ctx.clock.start()
+    started = ctx.status.started = ctx.services.clock()
+    await ctx.status.report(
+        "Running",
+        f"started {ctx.task_label} with {ctx.client.name}/{ctx.model} as {ctx.impersonate}",
+        extra={
+            "startTime": started.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "resolved": resolved_status(ctx),
+        },
+    )
+    return messages
+
+
+async def _resume(ctx: RunContext, resumed: Resumed) -> list[Message]:
+    ctx.attempt = f".r{resumed.attempt}"
+    messages = resumed.messages
+    step = resumed.step
+    await ctx.recorder.journal(
+        "run.resumed",
+        event_id=f"run.resumed:{resumed.attempt}",
+        payload={"step": step, "unhandledCalls": [call.id for call in resumed.unhandled]},
+    )
+    await ctx.recorder.audit("run.resumed", details={"step": step, "attempt": resumed.attempt})
+    ctx.clock.start()
+    # Already started: going on is not a new story, so no Started Event.
+    ctx.status.reason = "Running"
+    await ctx.status.report(
+        "Running",
+        f"resumed from the journal after step {step}",
+        extra={"resolved": resolved_status(ctx)},
+    )
+    if resumed.unhandled:
+        messages.extend(
+            await handle_calls(
+                ctx,
+                step=step,
+                calls=resumed.all_calls,
+                only={call.id for call in resumed.unhandled},
+            )
+        )
+    return messages
 
 
 async def _check_budgets(ctx: RunContext, limits: EffectiveLimits) -> None:
@@ -243,6 +293,7 @@ async def _finish(
     recorder: RunRecorder,
     status: RunStatus,
     resolved: tuple[str, str],
+    summary: str | None,
 ) -> None:
     condition = status.condition
     reason = condition.reason if condition else ""
@@ -253,6 +304,7 @@ async def _finish(
         "steps": counters.steps,
         "toolCalls": counters.tool_calls,
         "invalidCalls": counters.invalid_calls,
+        "summary": summary,
     }
     await recorder.journal("run.finished", event_id="run.finished", payload=payload)
     await recorder.audit("run.finished", outcome=reason, details=payload)

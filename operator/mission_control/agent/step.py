@@ -27,7 +27,7 @@ async def ask_model(ctx: RunContext, *, step: int, messages: Sequence[Message]) 
     store, uid = ctx.services.store, ctx.request.uid
     provider = ctx.client.name
     definitions = tool_definitions(ctx)
-    key = f"step-{step}"
+    key = f"step-{step}{ctx.attempt}"
     request_id = await store.llm.record_request(
         run_uid=uid,
         key=key,
@@ -39,7 +39,7 @@ async def ask_model(ctx: RunContext, *, step: int, messages: Sequence[Message]) 
     )
     await ctx.recorder.journal(
         "llm.request",
-        event_id=f"llm.request:{step}",
+        event_id=f"llm.request:{step}{ctx.attempt}",
         payload={"step": step, "provider": provider, "model": ctx.model, "requestId": request_id},
     )
     deadline = time.monotonic() + ctx.services.limits.request_timeout_seconds
@@ -68,7 +68,9 @@ async def ask_model(ctx: RunContext, *, step: int, messages: Sequence[Message]) 
             error=str(exc),
         )
         await ctx.recorder.journal(
-            "llm.error", event_id=f"llm.error:{step}", payload={"step": step, "error": str(exc)}
+            "llm.error",
+            event_id=f"llm.error:{step}{ctx.attempt}",
+            payload={"step": step, "error": str(exc)},
         )
         ctx.check_deadline()
         raise RunEnded("ProviderError", f"{provider} model {ctx.model} failed: {exc}") from exc
@@ -134,7 +136,7 @@ async def _record_answer(
     )
     await ctx.recorder.journal(
         "llm.response",
-        event_id=f"llm.response:{step}",
+        event_id=f"llm.response:{step}{ctx.attempt}",
         payload={
             "step": step,
             "requestId": request_id,
