@@ -204,3 +204,54 @@ async def test_a_quorum_needs_distinct_valid_approvers_and_ignored_entries_are_r
         "carol",
         "mallory",
     ]
+
+
+async def test_a_held_call_without_a_decision_in_time_ends_the_run(
+    services: AgentServices,
+    controlplane: Cluster,
+    agent_namespace: str,
+    scripted_model: ScriptedModelFactory,
+) -> None:
+    ns = agent_namespace
+    create(controlplane, ns, pod("web-0"))
+    model = scripted_model(turns=[call("delete_k8s_pod", namespace=ns, name="web-0"), say("Done.")])
+    request = run_request(
+        namespace=ns, task=delete_task(model), policy=RunPolicy(approval_timeout_seconds=1)
+    )
+    reporter = RecordingReporter()
+
+    outcome = await drive_run(
+        request=request, services=services, reporter=reporter, control=ScriptedControl()
+    )
+
+    assert outcome.reason == "ApprovalTimedOut"
+    assert "within 1s (the policy's approvalTimeoutSeconds)" in outcome.message
+    assert reporter.event_reasons() == ["Started", "AwaitingApproval", "TimedOut"]
+    assert "pendingApproval" not in reporter.status
+    assert pod_names(controlplane, ns) == ["pod/web-0"]
+
+
+async def test_cancelling_a_held_run_ends_it_without_running_the_call(
+    services: AgentServices,
+    controlplane: Cluster,
+    agent_namespace: str,
+    scripted_model: ScriptedModelFactory,
+) -> None:
+    ns = agent_namespace
+    create(controlplane, ns, pod("web-0"))
+    model = scripted_model(turns=[call("delete_k8s_pod", namespace=ns, name="web-0"), say("Done.")])
+    request = run_request(namespace=ns, task=delete_task(model))
+    reporter, control = RecordingReporter(), ScriptedControl()
+    run = asyncio.create_task(
+        drive_run(request=request, services=services, reporter=reporter, control=control)
+    )
+    await reporter.wait_for_reason("AwaitingApproval")
+
+    control.set_cancelled()
+    outcome = await run
+
+    assert outcome.reason == "Cancelled"
+    assert reporter.event_reasons()[-1] == "Cancelled"
+    assert "pendingApproval" not in reporter.status
+    assert pod_names(controlplane, ns) == ["pod/web-0"]
+    assert await services.store.tool_calls.for_run(request.uid) == []

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from mission_control.agent import AgentServices, drive_run
+from mission_control.resources.toolpolicy import ToolPolicySpec
+from mission_control.runs.resolve import run_policy
 from tests.agent.conftest import AGENT, bind
 from tests.agent.harness import RecordingReporter, ScriptedControl, run_request
 from tests.controlplane.launcher import Cluster
@@ -156,3 +158,38 @@ async def test_a_missing_service_account_says_how_to_create_and_bind_it(
     assert f"service account {ns}/{AGENT}, which does not exist" in result
     assert f"kubectl create serviceaccount {AGENT} -n {ns}" in result
     assert f"--serviceaccount={ns}:{AGENT}" in result
+
+
+async def test_a_policy_allowing_every_namespace_still_cannot_reach_past_the_service_account(
+    services: AgentServices,
+    controlplane: Cluster,
+    agent_namespace: str,
+    scripted_model: ScriptedModelFactory,
+) -> None:
+    ns = agent_namespace
+    other = f"{ns}-other"
+    controlplane.kubectl("create", "namespace", other)
+    try:
+        model = scripted_model(turns=[call("list_k8s_pods", namespace=other), say("Denied.")])
+        task = {"prompt": "Look.", "tools": ["list_k8s_pods"],
+                "model": {"provider": "ollama", "name": model}}  # fmt: skip
+        policy = run_policy(
+            namespace=ns, name="open", generation=1, spec=ToolPolicySpec(targetNamespaces=["*"])
+        )
+        request = run_request(namespace=ns, task=task, policy=policy)
+
+        outcome = await drive_run(
+            request=request,
+            services=services,
+            reporter=RecordingReporter(),
+            control=ScriptedControl(),
+        )
+    finally:
+        controlplane.kubectl("delete", "namespace", other, "--wait=false", check=False)
+
+    assert outcome.reason == "Succeeded"
+    [result] = await tool_results(services, request.uid)
+    assert result == (
+        f"service account {ns}/{AGENT} may not list pods in namespace {other} (RBAC): "
+        "grant it a Role or remove serviceAccountName"
+    )
