@@ -13,6 +13,7 @@ import hashlib
 import json
 import time
 from collections.abc import Collection, Sequence
+from functools import partial
 from typing import Any
 
 from mission_control.agent.approval import await_decision
@@ -204,13 +205,19 @@ async def _preview(
     try:
         said = await preview(tool, call.arguments, ctx.tools)
     except MissionControlError as exc:
-        await ctx.services.store.tool_calls.fail(
-            run_uid=ctx.request.uid, tool_call_id=rid, error=str(exc)
+        failed = partial(
+            ctx.services.store.tool_calls.fail,
+            run_uid=ctx.request.uid,
+            tool_call_id=rid,
+            error=str(exc),
         )
+        await ctx.recorder.durably(failed)
         return await _answer(ctx, call=call, rid=rid, text=str(exc), error=True, status="failed")
     text = f"dry run: nothing was changed. {said}"
-    await ctx.services.store.tool_calls.complete(
-        run_uid=ctx.request.uid, tool_call_id=rid, output_digest=_digest(text)
+    await ctx.recorder.durably(
+        lambda: ctx.services.store.tool_calls.complete(
+            run_uid=ctx.request.uid, tool_call_id=rid, output_digest=_digest(text)
+        )
     )
     await ctx.recorder.audit(
         "tool.previewed",
@@ -232,28 +239,36 @@ async def _run(
     raw: Any = None
     if tool.connector == "kubernetes" and not ctx.request.service_account_exists:
         text, status, error = _missing_service_account(ctx), "failed", True
-        await calls.fail(run_uid=ctx.request.uid, tool_call_id=rid, error=text)
+        await ctx.recorder.durably(
+            lambda: calls.fail(run_uid=ctx.request.uid, tool_call_id=rid, error=text)
+        )
     else:
         try:
             output = await invoke(tool, call.arguments, ctx.tools)
         except ToolOutcomeUnknown as exc:
             text, status, error = str(exc), "unknown", True
-            await calls.mark_unknown(run_uid=ctx.request.uid, tool_call_id=rid, reason=text)
+            await ctx.recorder.durably(
+                lambda: calls.mark_unknown(run_uid=ctx.request.uid, tool_call_id=rid, reason=text)
+            )
         except MissionControlError as exc:
             text, status, error = str(exc), "failed", True
             elapsed = (time.monotonic() - started) * 1000
-            await calls.fail(
-                run_uid=ctx.request.uid, tool_call_id=rid, error=text, duration_ms=elapsed
+            await ctx.recorder.durably(
+                lambda: calls.fail(
+                    run_uid=ctx.request.uid, tool_call_id=rid, error=text, duration_ms=elapsed
+                )
             )
         else:
             raw = output.for_journal()
             text = output.for_model(ctx.services.limits.model_output_chars)
             status, error = "completed", False
-            await calls.complete(
-                run_uid=ctx.request.uid,
-                tool_call_id=rid,
-                output_digest=_digest(json.dumps(raw, sort_keys=True, default=str)),
-                duration_ms=(time.monotonic() - started) * 1000,
+            await ctx.recorder.durably(
+                lambda: calls.complete(
+                    run_uid=ctx.request.uid,
+                    tool_call_id=rid,
+                    output_digest=_digest(json.dumps(raw, sort_keys=True, default=str)),
+                    duration_ms=(time.monotonic() - started) * 1000,
+                )
             )
     await ctx.recorder.audit(
         "tool.outcome_unknown" if status == "unknown" else "tool.executed",
@@ -280,16 +295,18 @@ async def _intent(
     ctx: RunContext, *, call: ToolCall, rid: str, risk: Risk, decision: str, approver: str
 ) -> None:
     # Write-ahead: durable before the tool is touched, so a crash cannot repeat it unseen.
-    await ctx.services.store.tool_calls.record_intent(
-        run_uid=ctx.request.uid,
-        tool_call_id=rid,
-        tool=call.name,
-        risk=risk,
-        arguments=call.arguments,
-        args_digest=args_digest(call.arguments),
-        decision=decision,
-        approver=approver,
-        dry_run=decision == "Preview",
+    await ctx.recorder.durably(
+        lambda: ctx.services.store.tool_calls.record_intent(
+            run_uid=ctx.request.uid,
+            tool_call_id=rid,
+            tool=call.name,
+            risk=risk,
+            arguments=call.arguments,
+            args_digest=args_digest(call.arguments),
+            decision=decision,
+            approver=approver,
+            dry_run=decision == "Preview",
+        )
     )
     await ctx.recorder.journal(
         "tool.started",

@@ -4,22 +4,33 @@ Every journal event carries an ``event_id`` derived from what it records (the st
 call), so a step that is retried after a lost acknowledgement or a restart writes each event
 once. Events that add to the conversation carry the messages they add under
 :data:`mission_control.store.MESSAGES_KEY`, so the conversation can be rebuilt from the journal.
+
+While PostgreSQL cannot be reached (:class:`~mission_control.store.JournalUnavailable`) the
+run waits with reason ``WaitingForJournal`` rather than act unrecorded, and carries on when it
+is back: :meth:`RunRecorder.durably` retries the write, which is safe because every write the
+loop makes is keyed (an audit entry whose acknowledgement was lost may appear twice: the log
+is append-only and has no key).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+from mission_control.agent.status import RunStatus
 from mission_control.llm.messages import Message, dump_messages
-from mission_control.store import MESSAGES_KEY, Store
+from mission_control.store import MESSAGES_KEY, JournalUnavailable, Store
 from mission_control.store.records import ActorKind
 
 __all__ = ["OPERATOR", "RunRecorder"]
 
 #: The actor of decisions the operator makes itself.
 OPERATOR = "mission-control"
+#: Longest pause between two attempts to reach PostgreSQL, seconds.
+MAX_PAUSE_SECONDS = 30.0
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,6 +41,33 @@ class RunRecorder:
     run_uid: str
     namespace: str
     name: str
+    status: RunStatus
+    first_pause_seconds: float = 0.5
+
+    async def durably(self, write: Callable[[], Awaitable[T]]) -> T:
+        """``write()``, tried again while PostgreSQL is unreachable (the run waits meanwhile)."""
+        pause = self.first_pause_seconds
+        before = self.status.reason
+        waiting = False
+        while True:
+            try:
+                result = await write()
+            except JournalUnavailable as exc:
+                if not waiting:
+                    waiting = True
+                    await self.status.report(
+                        "WaitingForJournal",
+                        f"waiting for PostgreSQL, the run's journal: {exc}; the run goes on "
+                        "when it answers",
+                    )
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, MAX_PAUSE_SECONDS)
+                continue
+            if waiting:
+                await self.status.report(before or "Running", "PostgreSQL answers again")
+                # A run that had not started yet still gets its Started Event.
+                self.status.reason = before
+            return result
 
     async def journal(
         self,
@@ -43,8 +81,10 @@ class RunRecorder:
         body = dict(payload or {})
         if messages:
             body[MESSAGES_KEY] = dump_messages(messages)
-        await self.store.journal.append(
-            run_uid=self.run_uid, type=kind, payload=body, event_id=event_id
+        await self.durably(
+            lambda: self.store.journal.append(
+                run_uid=self.run_uid, type=kind, payload=body, event_id=event_id
+            )
         )
 
     async def audit(
@@ -59,14 +99,16 @@ class RunRecorder:
         details: Mapping[str, Any] | None = None,
     ) -> None:
         """One audit entry about this run (``target`` defaults to the TaskRun)."""
-        await self.store.audit.append(
-            actor=actor,
-            actor_kind=actor_kind,
-            action=action,
-            target=target or f"taskrun {self.namespace}/{self.name}",
-            decision=decision,
-            outcome=outcome,
-            run_uid=self.run_uid,
-            namespace=self.namespace,
-            details=details,
+        await self.durably(
+            lambda: self.store.audit.append(
+                actor=actor,
+                actor_kind=actor_kind,
+                action=action,
+                target=target or f"taskrun {self.namespace}/{self.name}",
+                decision=decision,
+                outcome=outcome,
+                run_uid=self.run_uid,
+                namespace=self.namespace,
+                details=details,
+            )
         )

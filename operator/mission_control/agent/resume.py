@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from mission_control.agent.calls import record_id
 from mission_control.agent.context import RunContext, RunEnded
@@ -53,12 +54,12 @@ async def resume(ctx: RunContext) -> Resumed | None:
     Raises :class:`RunEnded` for a run whose end is already recorded.
     """
     store, uid = ctx.services.store, ctx.request.uid
-    events = await store.journal.events_after(uid)
+    events = await ctx.recorder.durably(lambda: store.journal.events_after(uid))
     if not events:
         return None
-    conversation = await store.conversation(uid)
+    conversation = await ctx.recorder.durably(lambda: store.conversation(uid))
     messages = load_messages(list(conversation.messages))
-    usage = await store.usage.run_total(uid)
+    usage = await ctx.recorder.durably(lambda: store.usage.run_total(uid))
     counters = ctx.status.counters
     counters.steps = sum(1 for event in events if event.type == "llm.response")
     counters.prompt_tokens, counters.completion_tokens = (
@@ -92,8 +93,13 @@ async def resume(ctx: RunContext) -> Resumed | None:
     # Calls left open by an earlier answer (their result was never written) are unknown too.
     for rid, record in open_ids.items():
         if not any(rid == record_id(step=step, index=i, call=c) for i, c in enumerate(calls)):
-            await ctx.services.store.tool_calls.mark_unknown(
-                run_uid=uid, tool_call_id=rid, reason=UNKNOWN_OUTCOME.format(tool=record.tool)
+            await ctx.recorder.durably(
+                partial(
+                    ctx.services.store.tool_calls.mark_unknown,
+                    run_uid=uid,
+                    tool_call_id=rid,
+                    reason=UNKNOWN_OUTCOME.format(tool=record.tool),
+                )
             )
     return Resumed(
         messages=messages,
@@ -140,8 +146,10 @@ def _reason(value: str) -> RunReason:
 
 async def _unknown(ctx: RunContext, *, call: ToolCall, rid: str) -> ToolResultMessage:
     text = UNKNOWN_OUTCOME.format(tool=call.name)
-    await ctx.services.store.tool_calls.mark_unknown(
-        run_uid=ctx.request.uid, tool_call_id=rid, reason=text
+    await ctx.recorder.durably(
+        lambda: ctx.services.store.tool_calls.mark_unknown(
+            run_uid=ctx.request.uid, tool_call_id=rid, reason=text
+        )
     )
     await ctx.recorder.audit(
         "tool.outcome_unknown",

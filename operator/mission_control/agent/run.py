@@ -54,15 +54,18 @@ async def drive_run(
     """
     status = RunStatus(reporter=reporter, generation=request.generation, clock=services.clock)
     recorder = RunRecorder(
-        store=services.store, run_uid=request.uid, namespace=request.namespace, name=request.name
+        store=services.store,
+        run_uid=request.uid,
+        namespace=request.namespace,
+        name=request.name,
+        status=status,
     )
     task_label = request.task_name or f"{request.namespace}/{request.name} (inline Task)"
     provider_name, model_name = model_choice(run=request.spec, task=request.task)
-    await services.store.runs.upsert_run(
-        run_snapshot(
-            request, provider=provider_name or "", model=model_name or "", reason="Running"
-        )
+    first = run_snapshot(
+        request, provider=provider_name or "", model=model_name or "", reason="Running"
     )
+    await recorder.durably(lambda: services.store.runs.upsert_run(first))
     summary: str | None = None
     ctx: RunContext | None = None
     try:
@@ -264,8 +267,9 @@ async def _check_budgets(ctx: RunContext, limits: EffectiveLimits) -> None:
     counters = ctx.status.counters
     day_tokens, day_cost = 0, Decimal(0)
     if limits.max_tokens_per_day is not None or limits.max_cost_usd_per_day is not None:
-        day = await ctx.services.store.usage.day_total(
-            namespace=ctx.request.namespace, day=ctx.services.clock().astimezone(dt.UTC).date()
+        today = ctx.services.clock().astimezone(dt.UTC).date()
+        day = await ctx.recorder.durably(
+            lambda: ctx.services.store.usage.day_total(namespace=ctx.request.namespace, day=today)
         )
         day_tokens, day_cost = day.total_tokens, day.cost_usd
     spent = Spent(
@@ -311,19 +315,18 @@ async def _finish(
     snapshot = run_snapshot(
         request, provider=resolved[0], model=resolved[1], reason=reason, start_time=status.started
     )
-    await services.store.runs.upsert_run(
-        dataclasses.replace(
-            snapshot,
-            succeeded=condition.status if condition else "Unknown",
-            message=payload["message"],
-            completion_time=services.clock(),
-            steps=counters.steps,
-            tool_calls=counters.tool_calls,
-            prompt_tokens=counters.prompt_tokens,
-            completion_tokens=counters.completion_tokens,
-            cost_usd=counters.cost_usd,
-        )
+    final = dataclasses.replace(
+        snapshot,
+        succeeded=condition.status if condition else "Unknown",
+        message=payload["message"],
+        completion_time=services.clock(),
+        steps=counters.steps,
+        tool_calls=counters.tool_calls,
+        prompt_tokens=counters.prompt_tokens,
+        completion_tokens=counters.completion_tokens,
+        cost_usd=counters.cost_usd,
     )
+    await recorder.durably(lambda: services.store.runs.upsert_run(final))
 
 
 async def report_invalid(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from functools import partial
 
 from mission_control.agent.context import RunContext, RunEnded
 from mission_control.llm.errors import ProviderError
@@ -28,14 +29,16 @@ async def ask_model(ctx: RunContext, *, step: int, messages: Sequence[Message]) 
     provider = ctx.client.name
     definitions = tool_definitions(ctx)
     key = f"step-{step}{ctx.attempt}"
-    request_id = await store.llm.record_request(
-        run_uid=uid,
-        key=key,
-        step=step,
-        provider=provider,
-        model=ctx.model,
-        messages=dump_messages(messages),
-        tools=[definition.model_dump(mode="json") for definition in definitions],
+    request_id = await ctx.recorder.durably(
+        lambda: store.llm.record_request(
+            run_uid=uid,
+            key=key,
+            step=step,
+            provider=provider,
+            model=ctx.model,
+            messages=dump_messages(messages),
+            tools=[definition.model_dump(mode="json") for definition in definitions],
+        )
     )
     await ctx.recorder.journal(
         "llm.request",
@@ -51,22 +54,26 @@ async def ask_model(ctx: RunContext, *, step: int, messages: Sequence[Message]) 
             ctx, messages=messages, definitions=definitions, deadline=deadline
         )
     except RunEnded as ended:
-        await store.llm.record_response(
+        abandoned = partial(
+            store.llm.record_response,
             request_id=request_id,
             run_uid=uid,
             content={},
             latency_ms=(time.monotonic() - started) * 1000,
             error=f"abandoned: {ended.message}",
         )
+        await ctx.recorder.durably(abandoned)
         raise
     except ProviderError as exc:
-        await store.llm.record_response(
+        failed = partial(
+            store.llm.record_response,
             request_id=request_id,
             run_uid=uid,
             content={},
             latency_ms=(time.monotonic() - started) * 1000,
             error=str(exc),
         )
+        await ctx.recorder.durably(failed)
         await ctx.recorder.journal(
             "llm.error",
             event_id=f"llm.error:{step}{ctx.attempt}",
@@ -111,28 +118,32 @@ async def _record_answer(
     store, uid = ctx.services.store, ctx.request.uid
     usage = response.usage
     cost = ctx.services.prices.cost(usage, provider=response.provider, model=response.model)
-    await store.llm.record_response(
-        request_id=request_id,
-        run_uid=uid,
-        content=response.model_dump(mode="json"),
-        latency_ms=response.latency_seconds * 1000,
-        finish_reason=response.finish_reason.value,
-        prompt_tokens=usage.prompt_tokens,
-        completion_tokens=usage.completion_tokens,
-    )
-    await store.usage.record(
-        UsageEntry(
+    await ctx.recorder.durably(
+        lambda: store.llm.record_response(
+            request_id=request_id,
             run_uid=uid,
-            provider=response.provider,
-            model=response.model,
-            namespace=ctx.request.namespace,
-            task=ctx.task_label,
+            content=response.model_dump(mode="json"),
+            latency_ms=response.latency_seconds * 1000,
+            finish_reason=response.finish_reason.value,
             prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens,
-            cost_usd=cost.usd,
-            request_id=request_id,
-        ),
-        key=key,
+        )
+    )
+    await ctx.recorder.durably(
+        lambda: store.usage.record(
+            UsageEntry(
+                run_uid=uid,
+                provider=response.provider,
+                model=response.model,
+                namespace=ctx.request.namespace,
+                task=ctx.task_label,
+                prompt_tokens=usage.prompt_tokens,
+                completion_tokens=usage.completion_tokens,
+                cost_usd=cost.usd,
+                request_id=request_id,
+            ),
+            key=key,
+        )
     )
     await ctx.recorder.journal(
         "llm.response",
