@@ -62,10 +62,8 @@ async def resume(ctx: RunContext) -> Resumed | None:
     usage = await ctx.recorder.durably(lambda: store.usage.run_total(uid))
     counters = ctx.status.counters
     counters.steps = sum(1 for event in events if event.type == "llm.response")
-    counters.prompt_tokens, counters.completion_tokens = (
-        usage.prompt_tokens,
-        usage.completion_tokens,
-    )
+    counters.prompt_tokens = usage.prompt_tokens
+    counters.completion_tokens = usage.completion_tokens
     counters.cost_usd = usage.cost_usd
     counters.invalid_calls = sum(1 for event in events if event.type == "run.nudge")
     answers = [m for m in messages if isinstance(m, AssistantMessage)]
