@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mission_control.agent import RunRequest
+from mission_control.agent import AgentServices, RunRequest
 from mission_control.resources.task import TaskSpec
 from mission_control.resources.taskrun import TaskRunSpec
 from mission_control.runs.approvals import ApprovalEntry
@@ -151,3 +151,9 @@ def run_request(
         policy=policy or RunPolicy(),
         **extra,
     )
+
+
+async def tool_results(services: AgentServices, run_uid: str) -> list[str]:
+    """What the model was told of each tool call, in order, from the journal."""
+    conversation = await services.store.conversation(run_uid)
+    return [m["content"] for m in conversation.messages if m["role"] == "tool"]

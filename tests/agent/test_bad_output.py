@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mission_control.agent import AgentServices, drive_run
-from tests.agent.harness import RecordingReporter, ScriptedControl, run_request
+from tests.agent.harness import RecordingReporter, ScriptedControl, run_request, tool_results
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fixtures.ollama import ScriptedModelFactory
 from tests.support.scripted_model import Turn, call, json_call, say
@@ -13,11 +13,6 @@ from tests.support.scripted_model import Turn, call, json_call, say
 pytestmark = [pytest.mark.controlplane, pytest.mark.postgres, pytest.mark.ollama]
 
 TOOLS = ["list_k8s_pods", "get_k8s_events"]
-
-
-async def tool_results(services: AgentServices, run_uid: str) -> list[str]:
-    conversation = await services.store.conversation(run_uid)
-    return [m["content"] for m in conversation.messages if m["role"] == "tool"]
 
 
 async def test_bad_arguments_unreadable_json_json_as_text_and_an_empty_answer_are_survived(

@@ -14,7 +14,7 @@ from mission_control.agent import AgentServices, drive_run
 from mission_control.resources.toolpolicy import ToolPolicySpec
 from mission_control.runs.resolve import run_policy
 from tests.agent.conftest import AGENT, bind
-from tests.agent.harness import RecordingReporter, ScriptedControl, run_request
+from tests.agent.harness import RecordingReporter, ScriptedControl, run_request, tool_results
 from tests.controlplane.launcher import Cluster
 from tests.fixtures.ollama import ScriptedModelFactory
 from tests.support.scripted_model import call, say
@@ -34,11 +34,6 @@ def restart_task(model: str) -> dict[str, Any]:
 def replicasets(cluster: Cluster, namespace: str) -> list[Any]:
     items: list[Any] = get(cluster, namespace, "replicasets", "-l", "app=web")["items"]
     return items
-
-
-async def tool_results(services: AgentServices, run_uid: str) -> list[str]:
-    conversation = await services.store.conversation(run_uid)
-    return [m["content"] for m in conversation.messages if m["role"] == "tool"]
 
 
 async def test_an_allowed_restart_makes_a_new_replicaset(

@@ -7,7 +7,7 @@ import pytest
 from mission_control.agent import AgentServices, drive_run
 from mission_control.resources.toolpolicy import PolicyRule, ToolPolicySpec
 from mission_control.runs.resolve import run_policy
-from tests.agent.harness import RecordingReporter, ScriptedControl, run_request
+from tests.agent.harness import RecordingReporter, ScriptedControl, run_request, tool_results
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fixtures.ollama import ScriptedModelFactory
 from tests.support.scripted_model import call, say
@@ -15,11 +15,6 @@ from tests.support.scripted_model import call, say
 pytestmark = [pytest.mark.controlplane, pytest.mark.postgres, pytest.mark.ollama]
 
 TOOLS = ["list_k8s_pods", "get_k8s_events"]
-
-
-async def tool_results(services: AgentServices, run_uid: str) -> list[str]:
-    conversation = await services.store.conversation(run_uid)
-    return [m["content"] for m in conversation.messages if m["role"] == "tool"]
 
 
 async def test_a_namespace_outside_target_namespaces_and_a_deny_rule_are_denied_and_the_run_goes_on(

@@ -184,14 +184,11 @@ async def _record_decision(
         event_id=f"tool.decision:{rid}",
         payload={**details, "verdict": decision.verdict},
     )
-    words = {
-        "Allow": "tool.allowed",
-        "Deny": "tool.denied",
-        "RequireApproval": "tool.held_by_policy",
-        "Preview": "tool.allowed",
-    }
+    if decision.verdict == "RequireApproval":
+        return  # the hold is audited with its digest when it is requested
+    action = "tool.denied" if decision.verdict == "Deny" else "tool.allowed"
     await ctx.recorder.audit(
-        words[decision.verdict],
+        action,
         decision=decision.verdict,
         target=f"{call.name} in taskrun {ctx.request.namespace}/{ctx.request.name}",
         details=details,

@@ -22,9 +22,13 @@ from mission_control.runs.status import (
     build_status_patch,
     succeeded_condition,
     transition_event,
+    truncate_utf8,
 )
 
-__all__ = ["Counters", "RunStatus"]
+__all__ = ["EVENT_MESSAGE_MAX_BYTES", "Counters", "RunStatus"]
+
+#: Event messages are kept short: ``kubectl describe`` shows them on one line each.
+EVENT_MESSAGE_MAX_BYTES = 1024
 
 
 @dataclass
@@ -97,15 +101,12 @@ class RunStatus:
         self.reason = reason
         if event is not None:
             kind, event_reason = event
-            await self.reporter.post_event(
-                reason=event_reason,
-                message=event_message or message,
-                warning=kind == "Warning",
-            )
+            await self.event(event_reason, event_message or message, warning=kind == "Warning")
 
     async def event(self, reason: str, message: str, *, warning: bool = False) -> None:
         """An Event that is not a change of reason (``Approved``, ``ToolDenied``...)."""
-        await self.reporter.post_event(reason=reason, message=message, warning=warning)
+        short = truncate_utf8(message, max_bytes=EVENT_MESSAGE_MAX_BYTES)
+        await self.reporter.post_event(reason=reason, message=short, warning=warning)
 
     def apply_approval(self, *, tool_call_id: str, decision: str, by: str) -> None:
         """Remember a decision the run applied (``status.approvals``)."""
