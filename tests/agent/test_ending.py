@@ -166,3 +166,30 @@ async def test_cancelling_abandons_the_llm_request_in_flight(
         action="read the response",
     )
     assert error == "abandoned: cancelled: spec.status was set to Cancelled"
+
+
+@pytest.mark.slow
+async def test_the_runs_timeout_ends_it_as_timed_out_naming_the_limit(
+    services: AgentServices, agent_namespace: str, fake_anthropic: FakeAnthropic
+) -> None:
+    fake_anthropic.fail(Reply(status=500, body={"type": "error"}, delay=11.0))
+    task = {
+        "prompt": "Check.",
+        "tools": ["list_k8s_pods"],
+        "model": {"provider": "anthropic"},
+        "limits": {"timeoutSeconds": 10},
+    }
+    request = run_request(namespace=agent_namespace, task=task)
+    reporter = RecordingReporter()
+
+    outcome = await drive_run(
+        request=request, services=services, reporter=reporter, control=ScriptedControl()
+    )
+
+    assert outcome.reason == "TimedOut"
+    assert outcome.message == (
+        "the run took longer than limits.timeoutSeconds (10s) of the Task; raise it or narrow "
+        "the prompt"
+    )
+    assert reporter.events[-1].reason == "TimedOut"
+    assert reporter.events[-1].warning
