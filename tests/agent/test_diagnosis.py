@@ -112,6 +112,8 @@ async def test_a_read_only_diagnosis_succeeds_with_a_summary_and_a_full_record(
     run = await store.runs.get(request.uid)
     assert run is not None
     assert (run.reason, run.steps, run.succeeded) == ("Succeeded", 3, "True")
+    assert run.start_time is not None
+    assert (run.provider, run.model) == ("ollama", model)
 
 
 async def test_a_diagnosis_through_gemini_is_priced_and_recorded(

@@ -79,6 +79,10 @@ async def test_a_run_stopped_while_held_resumes_and_applies_the_approval(
     assert kinds.count("llm.response") == 2
     [record] = await services.store.tool_calls.for_run(request.uid)
     assert (record.tool_call_id, record.status) == (pending["toolCallId"], "completed")
+    run = await services.store.runs.get(request.uid)
+    assert run is not None
+    assert run.start_time is not None
+    assert (run.reason, run.steps) == ("Succeeded", 2)
 
 
 async def test_a_call_whose_outcome_was_never_recorded_is_not_repeated(

@@ -97,9 +97,14 @@ async def _handle(ctx: RunContext, *, step: int, call: ToolCall, rid: str) -> To
             problem = f"{exc}; fix the arguments and call {call.name} again"
     if problem is not None or tool is None:
         ctx.status.counters.invalid_calls += 1
-        return await _answer(
-            ctx, call=call, rid=rid, text=problem or "invalid call", error=True, status="invalid"
+        text = problem or "invalid call"
+        await ctx.recorder.audit(
+            "tool.invalid",
+            outcome="invalid",
+            target=f"{call.name[:63]} in taskrun {ctx.request.namespace}/{ctx.request.name}",
+            details={"toolCallId": rid, "tool": call.name, "why": text},
         )
+        return await _answer(ctx, call=call, rid=rid, text=text, error=True, status="invalid")
     try:
         risk: Risk = (await call_risk(tool, call.arguments, ctx.tools)).value
     except MissionControlError as exc:

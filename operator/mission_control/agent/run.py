@@ -62,10 +62,14 @@ async def drive_run(
     )
     task_label = request.task_name or f"{request.namespace}/{request.name} (inline Task)"
     provider_name, model_name = model_choice(run=request.spec, task=request.task)
-    first = run_snapshot(
-        request, provider=provider_name or "", model=model_name or "", reason="Running"
-    )
-    await recorder.durably(lambda: services.store.runs.upsert_run(first))
+    known = await recorder.durably(lambda: services.store.runs.get(request.uid))
+    if known is None:
+        first = run_snapshot(
+            request, provider=provider_name or "", model=model_name or "", reason="Running"
+        )
+        await recorder.durably(lambda: services.store.runs.upsert_run(first))
+    else:  # resumed: the row keeps what the run did so far
+        status.started = known.start_time
     summary: str | None = None
     ctx: RunContext | None = None
     try:
@@ -222,6 +226,10 @@ async def _start(ctx: RunContext) -> list[Message]:
     )
     ctx.clock.start()
     started = ctx.status.started = ctx.services.clock()
+    row = run_snapshot(
+        ctx.request, provider=ctx.client.name, model=ctx.model, reason="Running", start_time=started
+    )
+    await ctx.recorder.durably(lambda: ctx.services.store.runs.upsert_run(row))
     await ctx.status.report(
         "Running",
         f"started {ctx.task_label} with {ctx.client.name}/{ctx.model} as {ctx.impersonate}",
