@@ -189,8 +189,12 @@ class Scene:
             watch.stop()
         self.cluster.kubectl("delete", "namespace", self.namespace, "--wait=false", check=False)
 
-    def kubectl(self, *args: str, input: str | None = None, check: bool = True) -> str:
-        return self.cluster.kubectl(*args, "-n", self.namespace, input=input, check=check).stdout
+    def kubectl(
+        self, *args: str, input: str | None = None, check: bool = True, timeout: float = 150
+    ) -> str:
+        return self.cluster.kubectl(
+            *args, "-n", self.namespace, input=input, check=check, timeout=timeout
+        ).stdout
 
     def apply(self, *documents: Mapping[str, Any] | str) -> str:
         """``kubectl apply -f -`` of YAML texts or objects (as a user's manifest file)."""
@@ -202,13 +206,13 @@ class Scene:
         self.watches.append(watch)
         return watch
 
-    def wait(self, name: str, *, condition: str = "Succeeded", timeout: int = 90) -> str:
+    def wait(self, name: str, *, condition: str = "Succeeded", timeout: int = 60) -> str:
         """``kubectl wait --for=condition=...`` on a TaskRun (``Succeeded=false`` works too)."""
         return self.kubectl(
             "wait", f"--for=condition={condition}", f"--timeout={timeout}s", f"taskrun/{name}"
         )
 
-    def wait_for(self, name: str, *, jsonpath: str, value: str, timeout: int = 90) -> str:
+    def wait_for(self, name: str, *, jsonpath: str, value: str, timeout: int = 60) -> str:
         return self.kubectl(
             "wait",
             f"--for=jsonpath={jsonpath}={value}",

@@ -113,15 +113,41 @@ class LiveRun:
 class StatusReporter:
     """The run's :class:`~mission_control.agent.RunReporter`: status patches and Events.
 
+    ``observedGeneration`` (of status and of each condition) is set to the generation of the
+    object as last seen, when a live view is given: the run observes its spec while it runs
+    (approvals, cancellation), and ``kubectl wait --for=condition=...`` only trusts a
+    condition observed for the current generation.
+
     ``writes`` counts the requests that changed the TaskRun or posted an Event about it.
     """
 
-    def __init__(self, objects: MissionControlObjects, *, about: ObjectRef) -> None:
+    def __init__(
+        self,
+        objects: MissionControlObjects,
+        *,
+        about: ObjectRef,
+        live: Mapping[str, Any] | None = None,
+    ) -> None:
         self._objects = objects
         self._about = about
+        self._live = live
         self.writes = 0
 
+    def _observed(self, patch: Mapping[str, Any]) -> Mapping[str, Any]:
+        if self._live is None or "observedGeneration" not in patch:
+            return patch
+        generation = _generation(self._live)
+        conditions = [
+            {**condition, "observedGeneration": generation}
+            for condition in patch.get("conditions") or ()
+        ]
+        observed = {**patch, "observedGeneration": generation}
+        if conditions:
+            observed["conditions"] = conditions
+        return observed
+
     async def patch_status(self, patch: Mapping[str, Any]) -> None:
+        patch = self._observed(patch)
         for attempt in range(1, PATCH_ATTEMPTS + 1):
             try:
                 await self._objects.patch_status(
@@ -244,6 +270,7 @@ class TaskRuns:
                 name=str(metadata["name"]),
                 uid=str(metadata["uid"]),
             ),
+            live=body,
         )
         try:
             if live.cancelled() and not (raw.get("status") or {}).get("startTime"):
