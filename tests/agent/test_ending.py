@@ -9,6 +9,8 @@ import pytest
 
 from mission_control.agent import AgentServices, drive_run
 from mission_control.llm import Providers
+from mission_control.resources.toolpolicy import Budgets
+from mission_control.runs.resolve import RunPolicy
 from mission_control.store import Store
 from tests.agent.harness import RecordingReporter, ScriptedControl, run_request
 from tests.fakes.anthropic import FakeAnthropic
@@ -193,3 +195,29 @@ async def test_the_runs_timeout_ends_it_as_timed_out_naming_the_limit(
     )
     assert reporter.events[-1].reason == "TimedOut"
     assert reporter.events[-1].warning
+
+
+async def test_a_daily_budget_counts_the_whole_namespace(
+    services: AgentServices, agent_namespace: str, scripted_model: ScriptedModelFactory
+) -> None:
+    ns = agent_namespace
+    policy = RunPolicy(budgets=Budgets(maxTokensPerDay=1))
+    model = scripted_model(turns=[call("list_k8s_pods", namespace=ns), say("Done.")])
+    first = run_request(namespace=ns, task=looping(model), policy=policy)
+    second = run_request(namespace=ns, task=looping(model), policy=policy)
+
+    ended = await drive_run(
+        request=first, services=services, reporter=RecordingReporter(), control=ScriptedControl()
+    )
+    blocked = await drive_run(
+        request=second, services=services, reporter=RecordingReporter(), control=ScriptedControl()
+    )
+
+    assert ended.reason == "LimitExceeded"
+    assert await llm_requests(services.store, first.uid) == 1
+    assert blocked.reason == "LimitExceeded"
+    assert blocked.message.startswith("maxTokensPerDay 1 reached: ")
+    assert blocked.message.endswith(
+        "tokens used today; raise maxTokensPerDay in the ToolPolicy's budgets"
+    )
+    assert await llm_requests(services.store, second.uid) == 0
