@@ -277,6 +277,47 @@ class SidecarSettings(BaseSettings):
 
     model_config = _section("")
     api_auth_token: SecretStr | None = Field(default=None, description="Bearer token for /api/v1.")
+    port: int = Field(
+        default=8080, ge=1, le=65535, validation_alias="MC_SIDECAR_PORT", description="TCP port."
+    )
+    host: str = Field(
+        default="0.0.0.0", validation_alias="MC_SIDECAR_HOST", description="Address to bind."
+    )
+    auth: Literal["token", "kubernetes"] = Field(
+        default="token",
+        validation_alias="MC_SIDECAR_AUTH",
+        description="`token`: API_AUTH_TOKEN only; `kubernetes`: also any token the API server "
+        "accepts (TokenReview), limited to the namespaces where it may get taskruns.",
+    )
+    auth_cache_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        validation_alias="MC_SIDECAR_AUTH_CACHE_SECONDS",
+        description="How long a TokenReview or SubjectAccessReview answer is reused.",
+    )
+    tls_cert: Path | None = Field(
+        default=None, validation_alias="MC_SIDECAR_TLS_CERT", description="PEM certificate."
+    )
+    tls_key: Path | None = Field(
+        default=None, validation_alias="MC_SIDECAR_TLS_KEY", description="PEM private key."
+    )
+    heartbeat_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        validation_alias="MC_SIDECAR_HEARTBEAT_SECONDS",
+        description="Seconds between heartbeat comments on an idle event stream.",
+    )
+    client_buffer: int = Field(
+        default=1000,
+        ge=1,
+        validation_alias="MC_SIDECAR_CLIENT_BUFFER",
+        description="Events held for one stream client; a client further behind is dropped.",
+    )
+    api_url: str = Field(
+        default="http://localhost:8080",
+        validation_alias="MC_API_URL",
+        description="Where `mission-control logs` finds the sidecar.",
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -342,7 +383,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                 for field, info in model.model_fields.items():
                     alias = info.validation_alias
                     if isinstance(alias, str) and alias in environ:
-                        values[field] = environ[alias]
+                        values[alias] = environ[alias]
                 sections[name] = model.model_validate(values)
         except ValidationError as exc:
             first = exc.errors()[0]
