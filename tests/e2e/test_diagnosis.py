@@ -10,6 +10,7 @@ wire doubles.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -121,6 +122,15 @@ def test_a_read_only_diagnosis_runs_to_succeeded_with_its_story_told(
     described = scene.describe("taskrun", "diagnose-1")
     assert "Started" in described
     assert "Succeeded" in described
+    # Kubernetes writes of the run (status patches and Events): at most steps + 3.
+    (ended,) = [
+        line["message"]
+        for line in scene.operator.lines()
+        if line.get("name") == "diagnose-1" and line["message"].startswith("run ended")
+    ]
+    counted = re.search(r"\((\d+) Kubernetes writes\)", ended)
+    assert counted is not None, ended
+    assert int(counted.group(1)) <= status["steps"] + 3, ended
 
 
 @pytest.mark.parametrize("provider", ["gemini", "anthropic"])
