@@ -218,3 +218,29 @@ def test_a_dry_run_previews_every_mutating_call_and_changes_nothing(
     actions = audit_actions(scene, uid)
     assert actions.count("tool.previewed") == 2
     assert "tool.executed" not in actions
+
+
+def test_cancelling_a_run_that_waits_for_approval_ends_it_at_once(
+    scene: Scene, scripted_model: ScriptedModelFactory
+) -> None:
+    ns = scene.namespace
+    scene.apply(pod("spared-0"))
+    model = scripted_model(
+        turns=[call("delete_k8s_pod", namespace=ns, name="spared-0"), say("unreachable")]
+    )
+    scene.apply(
+        task("purge", model=model, prompt="Delete spared-0.", tools=["delete_k8s_pod"]),
+        taskrun("purge-1", task_name="purge"),
+    )
+    scene.wait_for("purge-1", jsonpath="{.status.conditions[0].reason}", value="AwaitingApproval")
+
+    scene.kubectl(
+        "patch", "taskrun", "purge-1", "--type=merge",
+        "-p", '{"spec":{"status":"Cancelled","statusMessage":"wrong pod"}}',
+    )  # fmt: skip
+    scene.wait("purge-1", condition="Succeeded=false")
+
+    condition = scene.get("taskrun", "purge-1")["status"]["conditions"][0]
+    assert condition["reason"] == "Cancelled"
+    assert "spared-0" in scene.kubectl("get", "pods", "-o", "name")
+    assert [reason for _, reason, _ in scene.events("purge-1")][-1] == "Cancelled"
