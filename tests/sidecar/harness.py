@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -63,6 +63,17 @@ async def serve(services: SidecarServices) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+        await _stop_stream_shutdown_watcher()
+
+
+async def _stop_stream_shutdown_watcher() -> None:
+    """sse-starlette keeps one task per event loop watching for a server shutdown; the test's
+    loop ends with the test, so the watcher is stopped with the server it watched."""
+    for task in asyncio.all_tasks():
+        if getattr(task.get_coro(), "__name__", "") == "_shutdown_watcher":
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
 
 
 @asynccontextmanager

@@ -114,7 +114,6 @@ class EventHub:
         *,
         store: Store,
         client_buffer: int = 1000,
-        on_delivered: Callable[[int], None] = lambda count: None,
         on_dropped: Callable[[], None] = lambda: None,
     ) -> None:
         self._store = store
@@ -122,7 +121,6 @@ class EventHub:
         self._buffer = client_buffer
         self._feeds: dict[str, _Feed] = {}
         self._listening = asyncio.Event()
-        self._on_delivered = on_delivered
         self._on_dropped = on_dropped
 
     @property
@@ -212,13 +210,9 @@ class EventHub:
                     seq=event.seq, type=event.type, data=encode_event(event), read_at=now
                 )
                 feed.last_seq = event.seq
-                delivered = 0
                 for subscription in list(feed.subscribers):
-                    if subscription.offer(delivery):
-                        delivered += 1
-                    else:
+                    if not subscription.offer(delivery):
                         feed.subscribers.discard(subscription)
                         self._on_dropped()
-                self._on_delivered(delivered)
             if len(events) < PAGE:
                 return

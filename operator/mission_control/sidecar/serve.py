@@ -55,7 +55,11 @@ def build_services(
     )
     return SidecarServices(
         store=store,
-        hub=EventHub(store=store, client_buffer=settings.client_buffer),
+        hub=EventHub(
+            store=store,
+            client_buffer=settings.client_buffer,
+            on_dropped=metrics.sse_dropped.inc,
+        ),
         authenticator=authenticator,
         health=HealthCheck(store=store, connectors=connectors, providers=providers),
         metrics=metrics,

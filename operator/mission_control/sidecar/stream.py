@@ -80,8 +80,9 @@ async def _events(
     metrics = services.metrics
     metrics.sse_clients.inc()
     try:
-        yield ServerSentEvent(comment=f"run {run_uid}", retry=services.retry_ms)
         async with services.hub.subscribe(run_uid) as subscription:
+            # Sent once subscribed: a client that has it will not miss a later event.
+            yield ServerSentEvent(comment=f"run {run_uid}", retry=services.retry_ms)
             last, last_type = after, ""
             # The journal up to where the live feed took over, read by this client.
             while last < subscription.joined_at:
@@ -104,7 +105,6 @@ async def _events(
             while True:
                 delivery = await subscription.next()
                 if delivery is None:
-                    metrics.sse_dropped.inc()
                     yield ServerSentEvent(comment=DROPPED_COMMENT)
                     return
                 if delivery.seq <= last:
