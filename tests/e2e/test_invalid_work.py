@@ -40,6 +40,12 @@ def test_a_run_of_a_missing_task_is_invalid_task_naming_it(scene: Scene) -> None
     )
     assert llm_requests_of(scene, "orphan") == 0
     assert ("Warning", "Failed", outcome["message"]) in scene.events("orphan")
+    uid = scene.get("taskrun", "orphan")["metadata"]["uid"]
+    with psycopg.connect(scene.database_url) as db:
+        mirrored = db.execute(
+            "SELECT reason, succeeded, message FROM task_runs WHERE uid = %s", (uid,)
+        ).fetchone()
+    assert mirrored == ("InvalidTask", "False", outcome["message"])
 
 
 def test_a_run_of_a_task_that_is_not_ready_carries_the_tasks_reason(scene: Scene) -> None:
