@@ -5,15 +5,19 @@
 - PostgreSQL: ``DATABASE_URL`` when set, else a throwaway local server.
 - With ``MC_DEV_OLLAMA=1``: a local Ollama (built from source) serving ``scripted-example``, a
   scripted model for trying the product without any LLM -- it is not a language model.
-- Installs the CRDs and the approval admission policy, applies the migrations, writes
-  ``.dev/env`` (source it in another shell to use kubectl against the same cluster), and
-  keeps everything running until Ctrl-C.
+- Installs the CRDs and the approval admission policy, the ServiceAccount
+  ``mission-control-agent`` of namespace ``default`` bound to ``view``, applies the migrations,
+  writes an audit key and ``.dev/env`` (source it in another shell to run
+  ``mission-control operator -A`` or kubectl against the same cluster), and keeps everything
+  running until Ctrl-C.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -41,6 +45,34 @@ def _reachable_cluster() -> Cluster | None:
     cluster = Cluster(kubeconfig=Path(kubeconfig.split(os.pathsep)[0]), kubectl_path=kubectl)
     probe = cluster.kubectl("version", "--request-timeout=3s", check=False, timeout=10)
     return cluster if probe.returncode == 0 else None
+
+
+def _agent_identity(cluster: Cluster, *, namespace: str) -> None:
+    """The ServiceAccount Kubernetes tools impersonate by default, allowed to read only.
+
+    Mutating Tasks need more: ``kubectl create rolebinding mission-control-agent-edit
+    --clusterrole=edit --serviceaccount=NS:mission-control-agent -n NS``.
+    """
+    account = "mission-control-agent"
+    manifest = {
+        "apiVersion": "v1",
+        "kind": "List",
+        "items": [
+            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": account}},
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "RoleBinding",
+                "metadata": {"name": f"{account}-view"},
+                "roleRef": {
+                    "apiGroup": "rbac.authorization.k8s.io",
+                    "kind": "ClusterRole",
+                    "name": "view",
+                },
+                "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": namespace}],
+            },
+        ],
+    }
+    cluster.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(manifest))
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -80,6 +112,15 @@ def main() -> int:
 
         cluster.install_crds(ROOT / "crds")
         _say("CRDs and the approval admission policy installed")
+        _agent_identity(cluster, namespace="default")
+        _say(
+            "ServiceAccount default/mission-control-agent bound to the view ClusterRole "
+            "(Kubernetes tools act as it)"
+        )
+        audit_key = DEV / "audit-key"
+        if not audit_key.exists():
+            audit_key.write_text(secrets.token_hex(32))
+            audit_key.chmod(0o600)
 
         env = {**os.environ, "DATABASE_URL": database_url, "KUBECONFIG": str(cluster.kubeconfig)}
         migrate = subprocess.run(
@@ -90,19 +131,23 @@ def main() -> int:
             return 1
 
         env_file = DEV / "env"
-        lines = [f"export KUBECONFIG={cluster.kubeconfig}", f"export DATABASE_URL={database_url}"]
+        lines = [
+            f"export KUBECONFIG={cluster.kubeconfig}",
+            f"export DATABASE_URL={database_url}",
+            f"export MC_AUDIT_KEY_FILE={audit_key}",
+        ]
         lines += ollama_lines
         if cluster.ca is not None:  # the local control plane: use its own kubectl, same version
             lines.append(f"export PATH={Path(cluster.kubectl_path).parent}:$PATH")
         env_file.write_text("\n".join(lines) + "\n")
         _say(
-            f"in another shell: source {env_file.relative_to(ROOT)} && "
-            "kubectl apply -f manifests/examples/"
+            f"in another shell: source {env_file.relative_to(ROOT)} && mission-control operator -A"
         )
         _say(
-            "the operator is not part of this version yet: the environment stays up for "
-            "kubectl and the CLI; Ctrl-C stops everything"
+            f"and in a third: source {env_file.relative_to(ROOT)} && "
+            "kubectl apply -f manifests/examples/ && kubectl get taskruns -w"
         )
+        _say("Ctrl-C stops everything")
         with contextlib.suppress(KeyboardInterrupt):
             while True:
                 time.sleep(3600)
