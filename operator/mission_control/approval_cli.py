@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from mission_control.connectors.errors import ConnectorError
 from mission_control.errors import ConfigError
+from mission_control.logs_cli import logs
 from mission_control.resources.taskrun import PendingApproval
 from mission_control.settings import load_settings
 
@@ -265,11 +266,12 @@ def _run(
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def kubectl_plugin() -> None:
-    """kubectl mc: Mission Control's commands for kubectl users (approve, reject)."""
+    """kubectl mc: Mission Control's commands for kubectl users (approve, reject, logs)."""
 
 
 kubectl_plugin.add_command(approve)
 kubectl_plugin.add_command(reject)
+kubectl_plugin.add_command(logs)
 
 
 def plugin_main() -> None:

@@ -12,6 +12,7 @@ import click
 from mission_control import __version__
 from mission_control.approval_cli import approve, reject
 from mission_control.errors import ConfigError
+from mission_control.logs_cli import logs
 from mission_control.settings import load_settings
 
 if TYPE_CHECKING:
@@ -19,11 +20,6 @@ if TYPE_CHECKING:
     from mission_control.store import Store
 
 __all__ = ["main"]
-
-
-def _not_built(what: str) -> None:
-    click.echo(f"mission-control {what}: not available in this version yet", err=True)
-    sys.exit(2)
 
 
 _KEY_OPTIONAL = click.option(
@@ -86,9 +82,50 @@ def operator(
 
 
 @cli.command()
-def sidecar() -> None:
-    """Run the read-only HTTP API (journal, inventory, usage, SSE)."""
-    _not_built("sidecar")
+@click.option(
+    "--insecure-no-auth",
+    is_flag=True,
+    help="Serve without API_AUTH_TOKEN: anyone who can reach the port reads every transcript "
+    "(a warning is logged every minute).",
+)
+def sidecar(insecure_no_auth: bool) -> None:
+    """Run the read-only HTTP API on MC_SIDECAR_PORT: runs, journal, inventory, tasks, usage, SSE.
+
+    Connect it to PostgreSQL as the read-only role (DATABASE_URL with that user).
+    """
+    import logging
+
+    from mission_control.llm.factory import build_providers
+    from mission_control.sidecar import build_services, check_sidecar_settings, serve_sidecar
+    from mission_control.store import Store
+    from mission_control.wiring import build_connectors
+
+    settings = load_settings()
+    logging.basicConfig(
+        level=settings.operator.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    connectors = build_connectors(settings)
+    check_sidecar_settings(
+        settings.sidecar, insecure=insecure_no_auth, kubernetes=connectors.kubernetes is not None
+    )
+
+    async def serve() -> None:
+        providers = build_providers(settings)
+        try:
+            async with Store.from_settings(settings.database) as store:
+                services = build_services(
+                    settings.sidecar,
+                    store=store,
+                    connectors=connectors,
+                    providers=providers.check,
+                    insecure=insecure_no_auth,
+                )
+                await serve_sidecar(settings.sidecar, services)
+        finally:
+            await providers.aclose()
+            await connectors.aclose()
+
+    _run_service("sidecar", serve())
 
 
 @cli.command()
@@ -255,6 +292,7 @@ def _run_audit(command: str, work: Coroutine[Any, Any, str]) -> str:
 
 cli.add_command(approve)
 cli.add_command(reject)
+cli.add_command(logs)
 
 
 def _run_service(command: str, work: Coroutine[Any, Any, None]) -> None:

@@ -380,7 +380,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                     if key.upper().startswith(prefix)
                     and key[len(prefix) :].lower() in model.model_fields
                 }
-                for field, info in model.model_fields.items():
+                for info in model.model_fields.values():
                     alias = info.validation_alias
                     if isinstance(alias, str) and alias in environ:
                         values[alias] = environ[alias]

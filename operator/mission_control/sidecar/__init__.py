@@ -11,7 +11,7 @@ client (:mod:`.fanout`). See ``docs/architecture.md``.
 from mission_control.sidecar.app import create_app
 from mission_control.sidecar.auth import Authenticator, AuthFailed, Caller
 from mission_control.sidecar.fanout import EventHub
-from mission_control.sidecar.serve import build_services, serve_sidecar
+from mission_control.sidecar.serve import build_services, check_sidecar_settings, serve_sidecar
 from mission_control.sidecar.services import SidecarServices
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "EventHub",
     "SidecarServices",
     "build_services",
+    "check_sidecar_settings",
     "create_app",
     "serve_sidecar",
 ]

@@ -17,13 +17,14 @@ from mission_control import __version__
 from mission_control.connectors import Connectors
 from mission_control.errors import MissionControlError, first_line
 from mission_control.llm.provider import ProviderHealth
+from mission_control.settings import Provider
 from mission_control.sidecar.models import ConnectorHealth, Health
 from mission_control.store import Store
 
 __all__ = ["CHECK_SECONDS", "HealthCheck", "ProviderCheck"]
 
 #: What the LLM providers report (the process that builds them passes their ``check``).
-ProviderCheck = Callable[[], Awaitable[Mapping[str, ProviderHealth]]]
+ProviderCheck = Callable[[], Awaitable[Mapping[Provider, ProviderHealth]]]
 
 #: Longest one dependency's check may take.
 CHECK_SECONDS = 5.0

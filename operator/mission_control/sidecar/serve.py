@@ -19,7 +19,24 @@ from mission_control.sidecar.metrics import SidecarMetrics
 from mission_control.sidecar.services import SidecarServices
 from mission_control.store import Store
 
-__all__ = ["build_services", "serve_sidecar"]
+__all__ = ["build_services", "check_sidecar_settings", "serve_sidecar"]
+
+
+def check_sidecar_settings(settings: SidecarSettings, *, insecure: bool, kubernetes: bool) -> None:
+    """Refuse to start without a token (unless ``insecure``), or with half a configuration."""
+    token = settings.api_auth_token
+    if not insecure and (token is None or not token.get_secret_value()):
+        raise ConfigError(
+            "API_AUTH_TOKEN: is not set; the API needs a bearer token "
+            "(or start with --insecure-no-auth, which serves every transcript to anyone)"
+        )
+    if settings.auth == "kubernetes" and not kubernetes:
+        raise ConfigError(
+            "MC_SIDECAR_AUTH: 'kubernetes' needs the Kubernetes API (KUBECONFIG or in-cluster)"
+        )
+    if (settings.tls_cert is None) != (settings.tls_key is None):
+        missing = "MC_SIDECAR_TLS_KEY" if settings.tls_key is None else "MC_SIDECAR_TLS_CERT"
+        raise ConfigError(f"{missing}: required when the other half of the TLS pair is set")
 
 
 def build_services(
@@ -31,21 +48,10 @@ def build_services(
     insecure: bool = False,
 ) -> SidecarServices:
     """Everything the routes need; a missing token or half a TLS pair is a ConfigError."""
-    token = None if settings.api_auth_token is None else settings.api_auth_token.get_secret_value()
-    if not token and not insecure:
-        raise ConfigError(
-            "API_AUTH_TOKEN: is not set; the API needs a bearer token "
-            "(or start with --insecure-no-auth, which serves every transcript to anyone)"
-        )
     kubernetes = connectors.kubernetes
+    check_sidecar_settings(settings, insecure=insecure, kubernetes=kubernetes is not None)
+    token = None if settings.api_auth_token is None else settings.api_auth_token.get_secret_value()
     reviews = None if kubernetes is None else AccessReviews(kubernetes)
-    if settings.auth == "kubernetes" and reviews is None:
-        raise ConfigError(
-            "MC_SIDECAR_AUTH: 'kubernetes' needs the Kubernetes API (KUBECONFIG or in-cluster)"
-        )
-    if (settings.tls_cert is None) != (settings.tls_key is None):
-        missing = "MC_SIDECAR_TLS_KEY" if settings.tls_key is None else "MC_SIDECAR_TLS_CERT"
-        raise ConfigError(f"{missing}: required when the other half of the TLS pair is set")
     metrics = SidecarMetrics()
     authenticator = Authenticator(
         # Insecure mode answers every request anyway; the authenticator still needs a secret.
