@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import httpx
@@ -11,6 +12,7 @@ from mission_control.connectors import Connectors
 from mission_control.errors import ConfigError
 from mission_control.settings import SidecarSettings
 from mission_control.sidecar import build_services
+from mission_control.sidecar.auth import _TtlCache
 from mission_control.store import Store
 from tests.sidecar.harness import TOKEN, Sidecar, running_sidecar, serve
 
@@ -109,3 +111,30 @@ async def test_metrics_count_requests_by_route_and_status(reader: Store) -> None
     ) in text
     assert 'route="/api/v1/task-runs",status="200"} 1.0' in text
     assert "mission_control_sse_clients 0.0" in text
+
+
+async def test_review_answers_are_shared_while_fresh_and_failures_are_not_kept() -> None:
+    cache: _TtlCache[str, int] = _TtlCache(ttl=60.0)
+    asked: list[str] = []
+    gate = asyncio.Event()
+
+    async def review() -> int:
+        asked.append("asked")
+        await gate.wait()
+        return len(asked)
+
+    waiting = [asyncio.create_task(cache.get("token", review)) for _ in range(50)]
+    await asyncio.sleep(0)
+    gate.set()
+    answers = await asyncio.gather(*waiting)
+
+    async def failing() -> int:
+        raise RuntimeError("API server away")
+
+    other = _TtlCache[str, int](ttl=60.0)
+    with pytest.raises(RuntimeError):
+        await other.get("token", failing)
+    recovered = await other.get("token", review)
+
+    assert answers == [1] * 50  # fifty callers, one question
+    assert recovered == 2  # asked again after the failure
