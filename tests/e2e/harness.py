@@ -141,6 +141,15 @@ class Watch:
             self._process.stdout.close()
         return list(self.lines)
 
+    def wait_for_reason(self, name: str, reason: str, *, timeout: float = 30) -> None:
+        """Wait until the watch printed a row of ``name`` with that REASON (kubectl prints
+        each change a moment after the API server has it)."""
+        wait_until(
+            lambda: any(row.get("REASON") == reason for row in self.rows(name)),
+            timeout=timeout,
+            what=f"kubectl get -w to show {name} {reason}",
+        )
+
     def rows(self, name: str) -> list[dict[str, str]]:
         """The watched rows of TaskRun ``name`` as column -> value."""
         if not self.lines:

@@ -91,6 +91,7 @@ def test_a_read_only_diagnosis_runs_to_succeeded_with_its_story_told(
     )
 
     scene.wait("diagnose-1", timeout=120)
+    watch.wait_for_reason("diagnose-1", "Succeeded")
     seen = watch.stop()
 
     run = scene.get("taskrun", "diagnose-1")

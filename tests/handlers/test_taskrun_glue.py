@@ -11,7 +11,8 @@ import pytest
 
 from mission_control.connectors.kubernetes import KubernetesConnector
 from mission_control.connectors.kubernetes.custom import MissionControlObjects, ObjectRef
-from mission_control.handlers.taskruns import LiveRun, StatusReporter, is_active
+from mission_control.handlers.ports import LiveRun, StatusReporter
+from mission_control.handlers.taskruns import is_active
 from tests.controlplane.launcher import Cluster
 
 

@@ -9,6 +9,7 @@ here.
 - :mod:`.footprint`: kopf's settings, so everything it leaves on objects is ours.
 - :mod:`.definitions`: the ``Ready`` condition of Tasks and ToolPolicies, the Task mirror.
 - :mod:`.taskruns`: one daemon per active TaskRun around :func:`mission_control.agent.drive_run`.
+- :mod:`.ports`: the loop's live view of a TaskRun and its status and Event reporter.
 - :mod:`.resolution`: a TaskRun resolved into the loop's request (or why it cannot run).
 - :mod:`.logs`: log lines as text or JSON, with the run's namespace and name on each.
 

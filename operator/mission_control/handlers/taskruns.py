@@ -7,8 +7,8 @@ the run (:mod:`.resolution`), fails invalid work at once, waits for a slot when
 ``MC_MAX_CONCURRENT_RUNS`` runs are active (reason ``Queued``), then calls
 :func:`~mission_control.agent.drive_run` with:
 
-- a :class:`StatusReporter`: merge patches on the status subresource and our own Events;
-- a :class:`LiveRun`: the run's spec read from kopf's live view of the object, and a wake-up
+- a :class:`~.ports.StatusReporter`: merge patches on the status subresource and our own Events;
+- a :class:`~.ports.LiveRun`: the run's spec read from kopf's live view of the object, and a wake-up
   set by the watch handler (:meth:`TaskRuns.on_event`) whenever the spec's generation moves,
   so an approval or a cancellation reaches a waiting run without polling the API server.
 
@@ -20,34 +20,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager, suppress
 from datetime import datetime
 from typing import Any
 
 import kopf
-from pydantic import ValidationError
 
-from mission_control.agent import drive_run, report_invalid
-from mission_control.connectors.kubernetes.custom import MissionControlObjects, ObjectRef
+from mission_control.agent import RunRequest, drive_run, report_invalid
+from mission_control.connectors.kubernetes.custom import ObjectRef
 from mission_control.errors import MissionControlError, TemporaryError
 from mission_control.handlers.definitions import previous_condition
 from mission_control.handlers.logs import bind_run, unbind_run
+from mission_control.handlers.ports import LiveRun, StatusReporter, generation_of
 from mission_control.handlers.resolution import InvalidRun, resolve_run
 from mission_control.handlers.services import OperatorServices
-from mission_control.resources.taskrun import Approval
-from mission_control.runs.approvals import ApprovalEntry
-from mission_control.runs.resolve import approval_entries
 from mission_control.runs.status import DONE_REASONS, RunReason, succeeded_condition
 from mission_control.store import RunSnapshot, StoreError
 
-__all__ = ["LiveRun", "StatusReporter", "TaskRuns", "is_active"]
+__all__ = ["TaskRuns", "is_active"]
 
 log = logging.getLogger(__name__)
 
-#: Attempts and pause between them for a status patch that failed for a temporary reason.
-PATCH_ATTEMPTS = 4
-PATCH_PAUSE_SECONDS = 1.0
 #: Longest pause between attempts to resolve a run while the API server is unavailable.
 RESOLVE_PAUSE_MAX_SECONDS = 30.0
 _STOP_NOW = (
@@ -65,113 +59,6 @@ def _finished(status: Mapping[str, Any] | None) -> bool:
 def is_active(*, spec: Mapping[str, Any], status: Mapping[str, Any], **_: Any) -> bool:
     """The daemon's filter: not finished, and not held back by ``spec.status: Pending``."""
     return not _finished(status) and spec.get("status") != "Pending"
-
-
-def _generation(body: Mapping[str, Any]) -> int:
-    return int((body.get("metadata") or {}).get("generation") or 0)
-
-
-class LiveRun:
-    """The run's :class:`~mission_control.agent.RunControl` over kopf's live view of the object.
-
-    kopf replaces the content of the daemon's ``body`` with each new event of the object before
-    any handler runs, so reading it is reading the latest state kopf has seen.
-    """
-
-    def __init__(self, body: Mapping[str, Any]) -> None:
-        self._body = body
-        self._seen_generation = _generation(body)
-        self._changed = asyncio.Event()
-
-    def observe(self) -> None:
-        """Called for every event of the object: wake a waiting run when the spec changed."""
-        generation = _generation(self._body)
-        if generation != self._seen_generation:
-            self._seen_generation = generation
-            self._changed.set()
-
-    def _spec(self) -> Mapping[str, Any]:
-        return self._body.get("spec") or {}
-
-    def approvals(self) -> Sequence[ApprovalEntry]:
-        parsed = []
-        for item in self._spec().get("approvals") or ():
-            try:
-                parsed.append(Approval.model_validate(item))
-            except ValidationError as exc:  # the API server validated it; a newer schema?
-                log.warning("approval entry ignored, it does not parse: %s", exc)
-        return approval_entries(parsed)
-
-    def cancelled(self) -> bool:
-        return self._spec().get("status") == "Cancelled"
-
-    async def wait_for_change(self) -> None:
-        await self._changed.wait()
-        self._changed.clear()
-
-
-class StatusReporter:
-    """The run's :class:`~mission_control.agent.RunReporter`: status patches and Events.
-
-    ``observedGeneration`` (of status and of each condition) is set to the generation of the
-    object as last seen, when a live view is given: the run observes its spec while it runs
-    (approvals, cancellation), and ``kubectl wait --for=condition=...`` only trusts a
-    condition observed for the current generation.
-
-    ``writes`` counts the requests that changed the TaskRun or posted an Event about it.
-    """
-
-    def __init__(
-        self,
-        objects: MissionControlObjects,
-        *,
-        about: ObjectRef,
-        live: Mapping[str, Any] | None = None,
-    ) -> None:
-        self._objects = objects
-        self._about = about
-        self._live = live
-        self.writes = 0
-
-    def _observed(self, patch: Mapping[str, Any]) -> Mapping[str, Any]:
-        if self._live is None or "observedGeneration" not in patch:
-            return patch
-        generation = _generation(self._live)
-        conditions = [
-            {**condition, "observedGeneration": generation}
-            for condition in patch.get("conditions") or ()
-        ]
-        observed = {**patch, "observedGeneration": generation}
-        if conditions:
-            observed["conditions"] = conditions
-        return observed
-
-    async def patch_status(self, patch: Mapping[str, Any]) -> None:
-        patch = self._observed(patch)
-        for attempt in range(1, PATCH_ATTEMPTS + 1):
-            try:
-                await self._objects.patch_status(
-                    "taskruns", namespace=self._about.namespace, name=self._about.name, patch=patch
-                )
-            except TemporaryError as exc:
-                if attempt == PATCH_ATTEMPTS:
-                    raise
-                log.warning("status patch failed (attempt %d), trying again: %s", attempt, exc)
-                await asyncio.sleep(exc.retry_after or PATCH_PAUSE_SECONDS * attempt)
-            else:
-                self.writes += 1
-                return
-
-    async def post_event(self, *, reason: str, message: str, warning: bool = False) -> None:
-        try:
-            await self._objects.post_event(
-                self._about, reason=reason, message=message, warning=warning
-            )
-        except MissionControlError as exc:
-            # An Event is a courtesy: the status and the journal carry the facts.
-            log.warning("event %s not posted: %s", reason, exc)
-            return
-        self.writes += 1
 
 
 class TaskRuns:
@@ -202,7 +89,7 @@ class TaskRuns:
         condition = succeeded_condition(
             "Pending",
             message=message,
-            generation=_generation(raw),
+            generation=generation_of(raw),
             now=self._services.clock(),
             previous=None,
         )
@@ -210,13 +97,15 @@ class TaskRuns:
             "taskruns",
             namespace=metadata["namespace"],
             name=metadata["name"],
-            patch={"observedGeneration": _generation(raw), "conditions": [condition.to_k8s()]},
+            patch={"observedGeneration": generation_of(raw), "conditions": [condition.to_k8s()]},
         )
         await self._mirror(raw, reason="Pending", message=message)
 
     # -- the daemon -----------------------------------------------------------------------
 
-    async def drive(self, *, body: Mapping[str, Any], stopped: Any, **_: Any) -> None:
+    async def drive(
+        self, *, body: Mapping[str, Any], stopped: kopf.DaemonStopped, **_: Any
+    ) -> None:
         """The daemon of one active run; returns when the run ended or must stop."""
         metadata = body["metadata"]
         uid = str(metadata["uid"])
@@ -234,7 +123,7 @@ class TaskRuns:
             unbind_run(token)
 
     @staticmethod
-    async def _until_done(work: asyncio.Task[None], stopped: Any) -> None:
+    async def _until_done(work: asyncio.Task[None], stopped: kopf.DaemonStopped) -> None:
         """Wait for ``work``; cancel it when the object is deleted or the operator stops.
 
         A stop because the filter no longer matches means the run just wrote its own end:
@@ -314,7 +203,7 @@ class TaskRuns:
                     f"{exc}; see the operator's log",
                 )
 
-    async def _resolve(self, raw: Mapping[str, Any]) -> Any:
+    async def _resolve(self, raw: Mapping[str, Any]) -> RunRequest:
         pause = 1.0
         while True:
             try:
@@ -338,7 +227,7 @@ class TaskRuns:
                 "Queued",
                 message=f"waiting: {self._services.max_concurrent_runs} runs are active "
                 "(MC_MAX_CONCURRENT_RUNS)",
-                generation=_generation(raw),
+                generation=generation_of(raw),
                 now=self._services.clock(),
                 previous=previous_condition(raw, "Succeeded"),
             )
@@ -357,7 +246,7 @@ class TaskRuns:
             reporter=reporter,
             reason=reason,
             message=message,
-            generation=_generation(raw),
+            generation=generation_of(raw),
             now=now,
         )
         log.info("run ended before it started: %s: %s", reason, message)
