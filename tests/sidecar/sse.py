@@ -72,8 +72,10 @@ async def read_stream(
     *,
     last_event_id: int | None = None,
     connected: Any = None,
+    progress: Any = None,
 ) -> Received:
-    """Read a stream to its end; ``connected`` (an asyncio.Event) is set at its first line."""
+    """Read a stream to its end; ``connected`` (an asyncio.Event) is set at its first line,
+    and each event's seq is put on ``progress`` (an asyncio.Queue) as it arrives."""
     headers = {} if last_event_id is None else {"Last-Event-ID": str(last_event_id)}
     got = Received()
     async with client.stream("GET", path, headers=headers) as response:
@@ -85,6 +87,8 @@ async def read_stream(
                 got.retry = message.retry
             else:
                 got.events.append(message)
+                if progress is not None:
+                    progress.put_nowait(int(message.id or 0))
             if connected is not None:
                 connected.set()
     return got

@@ -167,13 +167,15 @@ async def test_a_client_that_stops_reading_is_dropped_without_delaying_the_other
     ):
         lines = stalled.aiter_lines()
         assert (await anext(lines)).startswith(": run")  # subscribed, then stops reading
-        fast_connected = asyncio.Event()
+        progress: asyncio.Queue[int] = asyncio.Queue()
         fast = asyncio.create_task(
-            read_stream(sidecar.client, STREAM.format(name="slow"), connected=fast_connected)
+            read_stream(sidecar.client, STREAM.format(name="slow"), progress=progress)
         )
-        await fast_connected.wait()
+        assert await progress.get() == 1
         for n in range(300):
-            await append(store, run, "tool.result", n=n, output=big)
+            seq = await append(store, run, "tool.result", n=n, output=big)
+            # The reading client keeps up (so only the stalled one can fall behind).
+            assert await progress.get() == seq
         await append(store, run, "run.finished", reason="Succeeded")
         got = await fast  # the stalled client has not read a byte meanwhile
         dropped = sidecar.services.metrics.registry.get_sample_value(

@@ -1,8 +1,9 @@
 """``/api/v1/health``: every dependency checked at once, each within a bound.
 
-``unhealthy`` only when the database or Kubernetes cannot be reached (the sidecar cannot do
-its job); ``degraded`` when something else that is configured cannot; an unconfigured
-connector is reported as such (``false``, ``configured: false``), never as a failure.
+``unhealthy`` (503) only when the database or a configured Kubernetes cannot be reached (the
+sidecar cannot do its job); ``degraded`` when something else that is configured cannot; an
+unconfigured connector is reported as such (``false``, ``configured: false``), never as a
+failure.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ class HealthCheck:
         results = await asyncio.gather(*(_bounded(checks[name]) for name in names))
         details = dict(zip(names, results, strict=True))
         details |= await self._providers()
-        if any(not details[name].reachable for name in _ESSENTIAL):
+        if any(details[n].configured and not details[n].reachable for n in _ESSENTIAL):
             status = "unhealthy"
         elif any(item.configured and not item.reachable for item in details.values()):
             status = "degraded"

@@ -8,7 +8,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, get_args
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
 
 from mission_control.connectors.kubernetes.custom import MissionControlObjects
@@ -28,7 +28,7 @@ from mission_control.sidecar.models import (
     UsageOut,
     UsageRow,
 )
-from mission_control.sidecar.services import CallerDep, ServicesDep
+from mission_control.sidecar.services import CallerDep, ServicesDep, refuse_nul
 from mission_control.store import InventoryKind, InventoryRecord, RunRecord
 from mission_control.store.reads import RunCursor
 
@@ -43,7 +43,15 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorBody, "description": "The database or Kubernetes is unavailable."},
 }
 
-router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
+#: Kubernetes names: a namespace is a DNS label, an object name a DNS subdomain.
+NAMESPACE_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+NAME_PATTERN = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+Namespace = Annotated[str, Path(pattern=NAMESPACE_PATTERN, max_length=63)]
+Name = Annotated[str, Path(pattern=NAME_PATTERN, max_length=253)]
+NamespaceFilter = Annotated[str | None, Query(pattern=NAMESPACE_PATTERN, max_length=63)]
+NameFilter = Annotated[str | None, Query(pattern=NAME_PATTERN, max_length=253)]
+
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, dependencies=[Depends(refuse_nul)])
 
 
 @router.get(
@@ -84,8 +92,8 @@ def _decode_cursor(cursor: str) -> RunCursor:
 async def list_runs(
     services: ServicesDep,
     caller: CallerDep,
-    namespace: Annotated[str | None, Query(min_length=1, max_length=253)] = None,
-    task: Annotated[str | None, Query(min_length=1, max_length=253)] = None,
+    namespace: NamespaceFilter = None,
+    task: NameFilter = None,
     reason: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
@@ -121,7 +129,9 @@ async def find_run(
 
 
 @router.get("/task-runs/{namespace}/{name}", response_model=RunOut)
-async def get_run(services: ServicesDep, caller: CallerDep, namespace: str, name: str) -> Any:
+async def get_run(
+    services: ServicesDep, caller: CallerDep, namespace: Namespace, name: Name
+) -> Any:
     """One run: status, reason, steps, tokens, cost, and its resolved spec."""
     run = await find_run(services, caller, namespace=namespace, name=name)
     return RunOut.from_record(run, with_spec=True)
@@ -131,8 +141,8 @@ async def get_run(services: ServicesDep, caller: CallerDep, namespace: str, name
 async def run_events(
     services: ServicesDep,
     caller: CallerDep,
-    namespace: str,
-    name: str,
+    namespace: Namespace,
+    name: Name,
     after: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> Any:
@@ -152,8 +162,8 @@ async def usage(
     caller: CallerDep,
     since: Annotated[dt.datetime | None, Query(alias="from")] = None,
     until: Annotated[dt.datetime | None, Query(alias="to")] = None,
-    namespace: Annotated[str | None, Query(min_length=1, max_length=253)] = None,
-    task: Annotated[str | None, Query(min_length=1, max_length=253)] = None,
+    namespace: NamespaceFilter = None,
+    task: NameFilter = None,
 ) -> Any:
     """Tokens and cost per UTC day, provider and model, for requests in ``[from, to)``."""
     since, until = _aware(since), _aware(until)
@@ -261,7 +271,7 @@ def _objects(services: ServicesDep) -> tuple[MissionControlObjects, AccessReview
 async def tasks(
     services: ServicesDep,
     caller: CallerDep,
-    namespace: Annotated[str | None, Query(min_length=1, max_length=253)] = None,
+    namespace: NamespaceFilter = None,
 ) -> Any:
     """Tasks from the Kubernetes API with their Ready condition, by namespace and name."""
     objects, reviews = _objects(services)
@@ -280,7 +290,7 @@ async def tasks(
 
 
 @router.get("/tasks/{namespace}/{name}", response_model=TaskOut)
-async def task(services: ServicesDep, caller: CallerDep, namespace: str, name: str) -> Any:
+async def task(services: ServicesDep, caller: CallerDep, namespace: Namespace, name: Name) -> Any:
     """One Task from the Kubernetes API."""
     objects, _ = _objects(services)
     if not await caller.may_read(namespace):

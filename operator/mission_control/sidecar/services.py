@@ -11,13 +11,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from mission_control.connectors.kubernetes.custom import MissionControlObjects
 from mission_control.connectors.kubernetes.reviews import AccessReviews
 from mission_control.sidecar.auth import Authenticator, AuthFailed, Caller
+from mission_control.sidecar.errors import ApiError
 from mission_control.sidecar.fanout import EventHub
 from mission_control.sidecar.health import HealthCheck
 from mission_control.sidecar.metrics import SidecarMetrics
 from mission_control.store import Store
 from mission_control.store.reads import SidecarReads
 
-__all__ = ["CallerDep", "ServicesDep", "SidecarServices"]
+__all__ = ["CallerDep", "ServicesDep", "SidecarServices", "refuse_nul"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,3 +71,11 @@ async def _caller(
 
 
 CallerDep = Annotated[Caller, Depends(_caller)]
+
+
+def refuse_nul(request: Request) -> None:
+    """A 400 for a NUL character in a path or query parameter (PostgreSQL cannot hold one)."""
+    for where, values in (("path", request.path_params), ("query", request.query_params)):
+        for name, value in values.items():
+            if isinstance(value, str) and "\x00" in value:
+                raise ApiError(400, f"{where} parameter {name!r}: must not contain NUL")

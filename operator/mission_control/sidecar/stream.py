@@ -14,20 +14,25 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Depends, Header
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from mission_control.sidecar.errors import ApiError
 from mission_control.sidecar.fanout import FINISHED, PAGE, encode_event
-from mission_control.sidecar.routes import ERROR_RESPONSES, find_run
-from mission_control.sidecar.services import CallerDep, ServicesDep, SidecarServices
+from mission_control.sidecar.routes import ERROR_RESPONSES, Name, Namespace, find_run
+from mission_control.sidecar.services import (
+    CallerDep,
+    ServicesDep,
+    SidecarServices,
+    refuse_nul,
+)
 
 __all__ = ["DROPPED_COMMENT", "router"]
 
 #: The last line a dropped client gets.
 DROPPED_COMMENT = "dropped: this client fell too far behind; reconnect with Last-Event-ID"
 
-router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, dependencies=[Depends(refuse_nul)])
 
 _STREAM_DOC: dict[int | str, dict[str, Any]] = {
     200: {
@@ -57,8 +62,8 @@ def _after(last_event_id: str | None) -> int:
 async def stream_events(
     services: ServicesDep,
     caller: CallerDep,
-    namespace: str,
-    name: str,
+    namespace: Namespace,
+    name: Name,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=32)] = None,
 ) -> EventSourceResponse:
     """The run's journal, replayed then live, until ``run.finished``."""
