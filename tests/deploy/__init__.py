@@ -1,0 +1,1 @@
+"""Deployment: the image, the Helm chart, the plain manifests and Argo CD."""
