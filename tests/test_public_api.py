@@ -35,7 +35,14 @@ PUBLIC_SURFACES: dict[str, set[str]] = {
         "K8sWorkload",
         "KubernetesConnector",
     },
-    "mission_control.handlers": set(),
+    "mission_control.handlers": {
+        "FINALIZER",
+        "OperatorServices",
+        "build_registry",
+        "configure_kopf",
+        "configure_logging",
+        "run_operator",
+    },
     "mission_control.inventory": {
         "Inventory",
         "InventoryItem",
