@@ -20,7 +20,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps lock dev test lint fmt typecheck imports pytest controlplane ollama crds bench clean
+.PHONY: help install system-deps lock dev test lint fmt typecheck imports pytest controlplane ollama helm crds bench clean e2e-kind
 LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-find-links \
 	--build-deps-for wheel --build-deps-for editable
 
@@ -61,12 +61,19 @@ lock: $(STAMP) ## re-resolve requirements.lock and requirements-dev.lock (needs 
 controlplane: ## build etcd, kube-apiserver, kube-controller-manager, kubectl (cached)
 	@bash tests/controlplane/build.sh >/dev/null
 
+helm: ## build helm from the Go module proxy for the chart tests (cached)
+	@bash tests/helm/build.sh >/dev/null
+
 ollama: system-deps ## build the Ollama server the tests use (cached; minutes when cold)
 	@bash tests/ollama/build.sh >/dev/null
 
 crds: $(STAMP) ## regenerate crds/*.yaml from operator/mission_control/resources/crds.py
 	$(BIN)/python -m mission_control.resources.crds crds
-	cp crds/*.yaml helm/mission-control/crds/
+	@# The chart: CRDs in crds/, the admission policies in admission/ (rendered by a template)
+	for f in crds/*.yaml; do \
+		if grep -q '^kind: CustomResourceDefinition$$' "$$f"; then cp "$$f" helm/mission-control/crds/; \
+		else cp "$$f" helm/mission-control/admission/; fi; \
+	done
 
 dev: install controlplane $(if $(filter 1,$(MC_DEV_OLLAMA)),ollama) ## run the local environment (see the top of this file)
 	$(BIN)/python -m tests.devenv
@@ -88,7 +95,7 @@ imports: $(STAMP) ## import-linter layer contracts
 pytest: $(STAMP) ## only the tests (PYTEST_ARGS="-m 'not controlplane'" to narrow)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test: install controlplane ollama lint typecheck imports pytest ## everything CI runs
+test: install controlplane ollama helm lint typecheck imports pytest ## everything CI runs
 
 bench: install controlplane ollama ## benchmarks: journal, control-plane start-up, Ollama
 	$(BIN)/python -m bench.journal

@@ -12,15 +12,29 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+CHART = ROOT / "helm" / "mission-control"
+
+
+def _charted(path: Path) -> Path:
+    """Where the chart carries a file of crds/: CRDs in its crds/ (Helm installs them first and
+    never deletes them), the admission policies in admission/ (rendered by a template, since
+    Helm's crds/ may hold CustomResourceDefinitions only)."""
+    is_crd = "\nkind: CustomResourceDefinition\n" in path.read_text()
+    return CHART / ("crds" if is_crd else "admission") / path.name
+
+
 @pytest.mark.parametrize("path", sorted((ROOT / "crds").glob("*.yaml")), ids=lambda p: p.name)
 def test_helm_chart_carries_the_same_crds(path: Path) -> None:
-    charted = ROOT / "helm" / "mission-control" / "crds" / path.name
+    charted = _charted(path)
+    assert charted.exists(), f"copy crds/{path.name} into the chart (make crds)"
     assert charted.read_text() == path.read_text(), f"copy crds/{path.name} into the chart"
 
 
 def test_the_chart_has_no_crd_that_the_repository_lacks() -> None:
-    charted = {p.name for p in (ROOT / "helm" / "mission-control" / "crds").glob("*.yaml")}
-    assert charted == {p.name for p in (ROOT / "crds").glob("*.yaml")}
+    charted = {
+        p.relative_to(CHART) for d in ("crds", "admission") for p in (CHART / d).glob("*.yaml")
+    }
+    assert charted == {_charted(p).relative_to(CHART) for p in (ROOT / "crds").glob("*.yaml")}
 
 
 def test_the_wheel_carries_the_migrations_and_the_console_script(tmp_path: Path) -> None:
