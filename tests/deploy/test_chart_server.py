@@ -1,0 +1,68 @@
+"""Every object the chart renders, default and all-options, passes the real API server's
+validation and admission (``kubectl apply --dry-run=server``).
+
+Not checked by the API server here: the ServiceMonitor (the Prometheus Operator's CRD is not
+installed on the local control plane; test_chart.py checks what it says).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import yaml
+
+from tests.controlplane.launcher import Cluster
+from tests.deploy.chart import ALL_OPTIONS, Helm, documents
+
+pytestmark = pytest.mark.controlplane
+
+
+@pytest.fixture
+def agent_namespaces(controlplane: Cluster) -> Iterator[list[str]]:
+    names = [f"t-agents-{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    for name in names:
+        controlplane.kubectl("create", "namespace", name)
+    try:
+        yield names
+    finally:
+        for name in names:
+            controlplane.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+@pytest.mark.parametrize("options", [False, True], ids=["default", "all-options"])
+def test_every_rendered_object_passes_server_side_dry_run(
+    crds: Cluster, helm: Helm, k8s_namespace: str, agent_namespaces: list[str], options: bool
+) -> None:
+    values: list[str] = []
+    if options:
+        first, second = agent_namespaces
+        values = [
+            "-f",
+            str(ALL_OPTIONS),
+            "--set",
+            f"agents.namespaces={{{first},{second}}}",
+            "--set",
+            f"clusterToolPolicy.namespaces={{{first}}}",
+        ]
+    release = f"mc-{uuid.uuid4().hex[:6]}"
+    objects = documents(helm.template(*values, release=release, namespace=k8s_namespace))
+    checked = [o for o in objects if o["kind"] != "ServiceMonitor"]
+    result = crds.kubectl(
+        "apply",
+        "--dry-run=server",
+        "-o",
+        "name",
+        "-f",
+        "-",
+        input=yaml.safe_dump_all(checked),
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    accepted = result.stdout.split()
+    assert len(accepted) == len(checked), result.stdout
+    kinds = {o["kind"] for o in checked}
+    assert {"Deployment", "ClusterRole", "Role", "ValidatingAdmissionPolicy"} <= kinds
+    if options:
+        assert {"StatefulSet", "ClusterToolPolicy", "ConfigMap", "RoleBinding"} <= kinds
