@@ -1,0 +1,62 @@
+"""An operator restart while a run waits for an approval: the run resumes and completes once."""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+import pytest
+
+from tests.e2e.harness import AGENT_SERVICE_ACCOUNT, OperatorProcess, Scene, task, taskrun
+from tests.fixtures.ollama import ScriptedModelFactory
+from tests.support.scripted_model import call, say
+from tests.tools.kubernetes.helpers import pod
+
+pytestmark = [pytest.mark.controlplane, pytest.mark.postgres, pytest.mark.ollama]
+
+
+def test_a_held_run_survives_an_operator_restart(
+    scene: Scene, operator_process: OperatorProcess, scripted_model: ScriptedModelFactory
+) -> None:
+    ns = scene.namespace
+    scene.kubectl(
+        "create", "rolebinding", "agent-edit", "--clusterrole=edit",
+        f"--serviceaccount={ns}:{AGENT_SERVICE_ACCOUNT}",
+    )  # fmt: skip
+    scene.apply(pod("stale-0"))
+    model = scripted_model(
+        turns=[call("delete_k8s_pod", namespace=ns, name="stale-0"), say("Deleted stale-0.")]
+    )
+    scene.apply(
+        task("evict", model=model, prompt="Delete stale-0.", tools=["delete_k8s_pod"]),
+        taskrun("evict-1", task_name="evict"),
+    )
+    scene.wait_for("evict-1", jsonpath="{.status.conditions[0].reason}", value="AwaitingApproval")
+    pending = scene.get("taskrun", "evict-1")["status"]["pendingApproval"]
+
+    operator_process.stop()
+    assert scene.get("taskrun", "evict-1")["metadata"]["finalizers"] == [
+        "missioncontrol.dev/finalizer"
+    ]
+    operator_process.start()
+    me = scene.kubectl("auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
+    approval = {"toolCallId": pending["toolCallId"], "decision": "Approve", "by": me}
+    scene.kubectl(
+        "patch", "taskrun", "evict-1", "--type=merge", "-p",
+        json.dumps({"spec": {"approvals": [approval]}}),
+    )  # fmt: skip
+    scene.wait("evict-1")
+
+    assert "stale-0" not in scene.kubectl("get", "pods", "-o", "name")
+    status = scene.get("taskrun", "evict-1")["status"]
+    assert status["result"]["summary"] == "Deleted stale-0."
+    uid = scene.get("taskrun", "evict-1")["metadata"]["uid"]
+    with psycopg.connect(scene.database_url) as db:
+        rows = db.execute(
+            "SELECT tool, status FROM tool_call_records WHERE run_uid = %s", (uid,)
+        ).fetchall()
+        requests = db.execute(
+            "SELECT count(*) FROM llm_requests WHERE run_uid = %s", (uid,)
+        ).fetchone()
+    assert rows == [("delete_k8s_pod", "completed")]  # executed once
+    assert requests == (2,)  # the first request was not sent again
