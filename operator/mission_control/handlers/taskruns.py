@@ -238,7 +238,8 @@ class TaskRuns:
     async def _end(
         self, raw: Mapping[str, Any], reporter: StatusReporter, *, reason: RunReason, message: str
     ) -> None:
-        """End a run that never reached the loop: status, Event, and its row in the store."""
+        """End a run without the loop (invalid, cancelled before it started, or the loop
+        failed): status, Event, and its row in the store."""
         if reason not in DONE_REASONS:
             raise ValueError(f"{reason} does not end a run")
         now = self._services.clock()
@@ -249,7 +250,7 @@ class TaskRuns:
             generation=generation_of(raw),
             now=now,
         )
-        log.info("run ended before it started: %s: %s", reason, message)
+        log.info("run ended: %s: %s", reason, message)
         await self._mirror(raw, reason=reason, message=message, completion_time=now)
 
     async def _mirror(
