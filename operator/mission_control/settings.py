@@ -243,6 +243,23 @@ class OperatorSettings(BaseSettings):
     inventory_refresh_seconds: int = Field(
         default=60, ge=5, description="Inventory refresh period."
     )
+    metrics_port: int = Field(
+        default=8082,
+        ge=0,
+        le=65535,
+        description="TCP port of the operator's Prometheus metrics (/metrics); 0 serves none.",
+    )
+    metrics_host: str = Field(default="0.0.0.0", description="Address the metrics port binds.")
+    metrics_namespace_label: bool = Field(
+        default=False,
+        description="Label run, token and cost metrics with the run's namespace (one series "
+        "per namespace: leave off where namespaces are many).",
+    )
+    trace_content: bool = Field(
+        default=False,
+        description="Put prompts, answers and tool output in trace spans (off: only sizes, "
+        "names and counts).",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", validation_alias="LOG_LEVEL"
     )
@@ -269,6 +286,12 @@ class AuditSettings(BaseSettings):
     checkpoint_name: str = Field(
         default="mission-control-audit-checkpoint",
         description="ConfigMap holding the chain head (entry id and hash).",
+    )
+    checkpoint_every: int = Field(
+        default=1000,
+        ge=1,
+        description="The operator checkpoints the chain head after this many new audit "
+        "entries, and when it stops.",
     )
 
 

@@ -51,6 +51,8 @@ class OperatorProcess:
         self.env = dict(env)
         self.log = log
         self.port = free_port()
+        #: Where the operator serves its Prometheus metrics (unless the test's env says).
+        self.metrics_port = int(self.env.setdefault("MC_METRICS_PORT", str(free_port())))
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:

@@ -14,6 +14,7 @@ A reply's body may be an iterable of byte chunks, sent with chunked transfer enc
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -92,6 +93,8 @@ class FakeServer:
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self._script: list[tuple[str, re.Pattern[str], deque[Reply]]] = []
         self._lock = threading.Lock()
+        # Open keep-alive connections: stop() closes them too, so a stopped server is down.
+        self._connections: set[socket.socket] = set()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
         self.tls = certfile is not None
@@ -137,6 +140,11 @@ class FakeServer:
     def stop(self) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
+        with self._lock:
+            open_connections = list(self._connections)
+        for connection in open_connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
         if self._thread is not None:
             self._thread.join(timeout=5)
 
@@ -165,6 +173,16 @@ class FakeServer:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                with server._lock:
+                    server._connections.add(self.connection)
+
+            def finish(self) -> None:
+                with server._lock:
+                    server._connections.discard(self.connection)
+                super().finish()
 
             def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
                 return

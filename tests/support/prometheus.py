@@ -56,9 +56,15 @@ class MetricsTarget:
 class PrometheusServer:
     """One Prometheus process with its own config and TSDB directory."""
 
-    def __init__(self, *, workdir: Path, target: MetricsTarget) -> None:
+    def __init__(
+        self, *, workdir: Path, target: MetricsTarget | None = None, scrape: str | None = None
+    ) -> None:
+        """Scrape ``target``, or the ``host:port`` given as ``scrape`` (a process under test)."""
+        if (target is None) == (scrape is None):
+            raise ValueError("give a MetricsTarget or an address to scrape, not both")
         self.workdir = workdir
         self.target = target
+        self.scrape = scrape or f"127.0.0.1:{target.server.port}"  # type: ignore[union-attr]
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = workdir / "prometheus.log"
@@ -73,7 +79,7 @@ class PrometheusServer:
         config.write_text(
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
             "scrape_configs:\n  - job_name: target\n    static_configs:\n"
-            f"      - targets: ['127.0.0.1:{self.target.server.port}']\n"
+            f"      - targets: ['{self.scrape}']\n"
         )
         with self.log.open("wb") as log:
             self._process = subprocess.Popen(

@@ -74,7 +74,8 @@ async def await_decision(
         f"{tool} (tool call {record_id}) is held for approval: {decision.reason}; {how}",
         pending=pending,
     )
-    outcome = await _wait(ctx, pending=PendingCall(tool_call_id=record_id, args_digest=digest))
+    with ctx.services.metrics.awaiting_approval():
+        outcome = await _wait(ctx, pending=PendingCall(tool_call_id=record_id, args_digest=digest))
     await _apply(ctx, record_id=record_id, tool=tool, outcome=outcome, details=details)
     return outcome
 

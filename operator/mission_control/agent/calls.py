@@ -23,6 +23,7 @@ from mission_control.llm.messages import ToolCall, ToolResultMessage
 from mission_control.runs.approvals import args_digest
 from mission_control.runs.policy import Decision, Risk, ToolFamily, decide
 from mission_control.runs.policy import ToolCall as PolicyCall
+from mission_control.telemetry.metrics import UNKNOWN_TOOL
 from mission_control.tools import (
     InvalidToolArguments,
     Tool,
@@ -123,7 +124,9 @@ async def _handle(ctx: RunContext, *, step: int, call: ToolCall, rid: str) -> To
             "ToolDenied", f"{call.name} (tool call {rid}) {decision.reason}", warning=True
         )
         text = f"{decision.reason}. This is final: do not try it another way."
-        return await _answer(ctx, call=call, rid=rid, text=text, error=True, status="denied")
+        return await _answer(
+            ctx, call=call, rid=rid, text=text, error=True, status="denied", judged=(risk, "Deny")
+        )
     approver = ""
     if decision.verdict == "RequireApproval":
         outcome = await await_decision(
@@ -140,7 +143,15 @@ async def _handle(ctx: RunContext, *, step: int, call: ToolCall, rid: str) -> To
                 f"rejected by {outcome.rejection.by}{said}. The call was not made; do not "
                 "try it another way."
             )
-            return await _answer(ctx, call=call, rid=rid, text=text, error=True, status="rejected")
+            return await _answer(
+                ctx,
+                call=call,
+                rid=rid,
+                text=text,
+                error=True,
+                status="rejected",
+                judged=(risk, "RequireApproval"),
+            )
         approver = ",".join(outcome.approved_by)
     if decision.preview:
         return await _preview(ctx, call=call, rid=rid, tool=tool, risk=risk, approver=approver)
@@ -214,7 +225,15 @@ async def _preview(
             error=str(exc),
         )
         await ctx.recorder.durably(failed)
-        return await _answer(ctx, call=call, rid=rid, text=str(exc), error=True, status="failed")
+        return await _answer(
+            ctx,
+            call=call,
+            rid=rid,
+            text=str(exc),
+            error=True,
+            status="failed",
+            judged=(risk, "Preview"),
+        )
     text = f"dry run: nothing was changed. {said}"
     await ctx.recorder.durably(
         lambda: ctx.services.store.tool_calls.complete(
@@ -228,7 +247,15 @@ async def _preview(
         target=f"{call.name} in taskrun {ctx.request.namespace}/{ctx.request.name}",
         details={"toolCallId": rid, "preview": said},
     )
-    return await _answer(ctx, call=call, rid=rid, text=text, error=False, status="previewed")
+    return await _answer(
+        ctx,
+        call=call,
+        rid=rid,
+        text=text,
+        error=False,
+        status="previewed",
+        judged=(risk, "Preview"),
+    )
 
 
 async def _run(
@@ -239,6 +266,7 @@ async def _run(
     calls = ctx.services.store.tool_calls
     started = time.monotonic()
     raw: Any = None
+    ran: float | None = None
     if tool.connector == "kubernetes" and not ctx.request.service_account_exists:
         text, status, error = _missing_service_account(ctx), "failed", True
         await ctx.recorder.durably(
@@ -254,13 +282,15 @@ async def _run(
             )
         except MissionControlError as exc:
             text, status, error = str(exc), "failed", True
-            elapsed = (time.monotonic() - started) * 1000
+            ran = time.monotonic() - started
+            elapsed = ran * 1000
             await ctx.recorder.durably(
                 lambda: calls.fail(
                     run_uid=ctx.request.uid, tool_call_id=rid, error=text, duration_ms=elapsed
                 )
             )
         else:
+            ran = time.monotonic() - started
             raw = output.for_journal()
             text = output.for_model(ctx.services.limits.model_output_chars)
             status, error = "completed", False
@@ -281,7 +311,17 @@ async def _run(
         target=f"{call.name} in taskrun {ctx.request.namespace}/{ctx.request.name}",
         details={"toolCallId": rid, "identity": ctx.impersonate, "error": text if error else ""},
     )
-    return await _answer(ctx, call=call, rid=rid, text=text, error=error, status=status, raw=raw)
+    return await _answer(
+        ctx,
+        call=call,
+        rid=rid,
+        text=text,
+        error=error,
+        status=status,
+        raw=raw,
+        judged=(risk, decision),
+        seconds=ran,
+    )
 
 
 def _missing_service_account(ctx: RunContext) -> str:
@@ -326,7 +366,19 @@ async def _answer(
     error: bool,
     status: str,
     raw: Any = None,
+    judged: tuple[str, str] = ("unknown", "None"),
+    seconds: float | None = None,
 ) -> ToolResultMessage:
+    """The result the model gets, journaled; counted by tool, ``judged`` (risk, decision) and
+    ``status``."""
+    known = call.name in ctx.services.registry
+    ctx.services.metrics.tool_call(
+        tool=call.name if known else UNKNOWN_TOOL,
+        risk=judged[0],
+        decision=judged[1],
+        outcome=status,
+        seconds=seconds,
+    )
     message = ToolResultMessage(tool_call_id=call.id, name=call.name, content=text, is_error=error)
     payload: dict[str, Any] = {"toolCallId": rid, "tool": call.name, "status": status}
     if raw is not None:

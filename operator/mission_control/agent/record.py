@@ -15,6 +15,7 @@ is append-only and has no key).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -23,6 +24,7 @@ from mission_control.agent.status import RunStatus
 from mission_control.llm.messages import Message, dump_messages
 from mission_control.store import MESSAGES_KEY, JournalUnavailable, Store
 from mission_control.store.records import ActorKind
+from mission_control.telemetry import OperatorMetrics
 
 __all__ = ["OPERATOR", "RunRecorder"]
 
@@ -42,6 +44,7 @@ class RunRecorder:
     namespace: str
     name: str
     status: RunStatus
+    metrics: OperatorMetrics | None = None
     first_pause_seconds: float = 0.5
 
     async def durably(self, write: Callable[[], Awaitable[T]]) -> T:
@@ -49,10 +52,14 @@ class RunRecorder:
         pause = self.first_pause_seconds
         before = self.status.reason
         waiting = False
+        metrics = self.metrics
         while True:
+            started = time.monotonic()
             try:
                 result = await write()
             except JournalUnavailable as exc:
+                if metrics is not None:
+                    metrics.journal_failure()
                 if not waiting:
                     waiting = True
                     await self.status.report(
@@ -63,6 +70,8 @@ class RunRecorder:
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, MAX_PAUSE_SECONDS)
                 continue
+            if metrics is not None:
+                metrics.journal_write(time.monotonic() - started)
             if waiting:
                 await self.status.report(before or "Running", "PostgreSQL answers again")
                 # A run that had not started yet still gets its Started Event.

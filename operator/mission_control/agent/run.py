@@ -59,7 +59,24 @@ async def drive_run(
         namespace=request.namespace,
         name=request.name,
         status=status,
+        metrics=services.metrics,
     )
+    with services.metrics.run(namespace=request.namespace) as ended:
+        outcome = await _drive(
+            request=request, services=services, control=control, status=status, recorder=recorder
+        )
+        ended(outcome.reason)
+    return outcome
+
+
+async def _drive(
+    *,
+    request: RunRequest,
+    services: AgentServices,
+    control: RunControl,
+    status: RunStatus,
+    recorder: RunRecorder,
+) -> RunOutcome:
     task_label = request.task_name or f"{request.namespace}/{request.name} (inline Task)"
     provider_name, model_name = model_choice(run=request.spec, task=request.task)
     known = await recorder.durably(lambda: services.store.runs.get(request.uid))

@@ -159,6 +159,14 @@ async def _record_answer(
         },
         messages=[response.to_message()],
     )
+    ctx.services.metrics.llm_usage(
+        namespace=ctx.request.namespace,
+        provider=response.provider,
+        model=response.model,
+        input_tokens=usage.prompt_tokens,
+        output_tokens=usage.completion_tokens,
+        cost_usd=cost.usd,
+    )
     counters = ctx.status.counters
     counters.steps = step
     counters.prompt_tokens += usage.prompt_tokens

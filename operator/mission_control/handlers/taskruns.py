@@ -232,8 +232,12 @@ class TaskRuns:
                 previous=previous_condition(raw, "Succeeded"),
             )
             await reporter.patch_status({"conditions": [condition.to_k8s()]})
-        async with self._slots:
+        with self._services.agent.metrics.queued():
+            await self._slots.acquire()
+        try:
             yield
+        finally:
+            self._slots.release()
 
     async def _end(
         self, raw: Mapping[str, Any], reporter: StatusReporter, *, reason: RunReason, message: str
@@ -249,6 +253,9 @@ class TaskRuns:
             message=message,
             generation=generation_of(raw),
             now=now,
+        )
+        self._services.agent.metrics.run_finished(
+            namespace=str(raw["metadata"]["namespace"]), reason=reason, seconds=None
         )
         log.info("run ended: %s: %s", reason, message)
         await self._mirror(raw, reason=reason, message=message, completion_time=now)

@@ -3,15 +3,21 @@
 At start-up the audit key is required (unless explicitly optional), the store's schema is
 checked, and the tool registry is written to ``tool_definitions`` (the catalogue as offered to
 models). Every configuration problem is a :class:`~mission_control.errors.ConfigError` naming
-the variable, raised before anything starts.
+the variable, raised before anything starts. While the services are open, the metrics are
+served on ``MC_METRICS_PORT``, the inventory is refreshed into the store and the audit chain
+is checkpointed (:mod:`.background`).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from mission_control.agent import AgentServices
+from mission_control.connectors import Connectors
+from mission_control.connectors.audit_checkpoint import AuditCheckpoints
+from mission_control.connectors.errors import ConnectorNotConfigured
 from mission_control.connectors.kubernetes.custom import MissionControlObjects
 from mission_control.errors import ConfigError
 from mission_control.handlers.services import OperatorServices
@@ -20,10 +26,14 @@ from mission_control.llm.factory import PROVIDER_NAMES, REQUIRED_SETTING
 from mission_control.runs.readiness import Capabilities
 from mission_control.settings import Settings
 from mission_control.store import Store, ToolDefinitionRecord, require_audit_key
+from mission_control.telemetry import OperatorMetrics, serve_metrics
 from mission_control.tools import ToolContext, ToolRegistry, default_registry
 from mission_control.wiring import build_connectors, build_inventory
+from mission_control.wiring.background import AuditCheckpointer, InventoryRefresher, background
 
 __all__ = ["capabilities_of", "operator_services", "tool_definitions"]
+
+log = logging.getLogger(__name__)
 
 
 def tool_definitions(registry: ToolRegistry) -> list[ToolDefinitionRecord]:
@@ -70,9 +80,12 @@ async def operator_services(
                 "KUBECONFIG: is not set and the operator does not run in a pod with a service "
                 "account; set KUBECONFIG to a kubeconfig file"
             )
-        tools = ToolContext(connectors=connectors, inventory=build_inventory(settings, connectors))
+        inventory = build_inventory(settings, connectors)
+        tools = ToolContext(connectors=connectors, inventory=inventory)
         registry = default_registry()
-        providers = build_providers(settings)
+        metrics = OperatorMetrics(namespace_label=settings.operator.metrics_namespace_label)
+        providers = build_providers(settings, on_attempt=metrics.llm_attempt)
+        stop_metrics: Callable[[], None] | None = None
         try:
             async with Store.from_settings(settings.database, audit_key=audit_key) as store:
                 await store.tool_definitions.sync(tool_definitions(registry))
@@ -82,16 +95,58 @@ async def operator_services(
                     tools=tools,
                     store=store,
                     prices=prices,
+                    metrics=metrics,
                 )
-                yield OperatorServices(
-                    objects=MissionControlObjects(connectors.kubernetes),
-                    agent=agent,
-                    capabilities=capabilities_of(
-                        registry=registry, tools=tools, providers=providers
-                    ),
-                    max_concurrent_runs=settings.operator.max_concurrent_runs,
+                if settings.operator.metrics_port:
+                    stop_metrics = serve_metrics(
+                        metrics,
+                        host=settings.operator.metrics_host,
+                        port=settings.operator.metrics_port,
+                    )
+                refresher = (
+                    None
+                    if inventory is None
+                    else InventoryRefresher(
+                        inventory=inventory,
+                        store=store,
+                        metrics=metrics,
+                        interval=settings.operator.inventory_refresh_seconds,
+                    )
                 )
+                checkpointer = _checkpointer(
+                    settings, connectors=connectors, store=store, metrics=metrics
+                )
+                async with background(refresher=refresher, checkpointer=checkpointer):
+                    yield OperatorServices(
+                        objects=MissionControlObjects(connectors.kubernetes),
+                        agent=agent,
+                        capabilities=capabilities_of(
+                            registry=registry, tools=tools, providers=providers
+                        ),
+                        max_concurrent_runs=settings.operator.max_concurrent_runs,
+                    )
         finally:
+            if stop_metrics is not None:
+                stop_metrics()
             await providers.aclose()
     finally:
         await connectors.aclose()
+
+
+def _checkpointer(
+    settings: Settings, *, connectors: Connectors, store: Store, metrics: OperatorMetrics
+) -> AuditCheckpointer | None:
+    """The checkpointer, or None (logged) when there is nowhere to keep the checkpoint."""
+    if connectors.kubernetes is None:
+        return None
+    try:
+        checkpoints = AuditCheckpoints.from_settings(connectors.kubernetes, settings.audit)
+    except ConnectorNotConfigured as exc:
+        log.warning("the audit chain will not be checkpointed: %s", exc)
+        return None
+    return AuditCheckpointer(
+        store=store,
+        checkpoints=checkpoints,
+        metrics=metrics,
+        every=settings.audit.checkpoint_every,
+    )
