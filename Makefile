@@ -20,12 +20,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps lock dev test lint fmt typecheck imports pytest controlplane ollama helm crds bench clean e2e-kind
+.PHONY: help install system-deps lock dev test lint fmt typecheck imports pytest controlplane ollama helm crds bench clean e2e-kind least-privilege
 LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-find-links \
 	--build-deps-for wheel --build-deps-for editable
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 # Order-only: a fresh Debian lacks python3-venv, without which `python3 -m venv` fails.
 # The locked dependencies first (hash-checked), then the project itself without resolving again;
@@ -96,6 +96,12 @@ pytest: $(STAMP) ## only the tests (PYTEST_ARGS="-m 'not controlplane'" to narro
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: install controlplane ollama helm lint typecheck imports pytest ## everything CI runs
+
+least-privilege: install controlplane ollama helm ## remove each RBAC rule of the chart in turn; some e2e scenario must fail (minutes)
+	$(BIN)/python -m tests.deploy.least_privilege
+
+e2e-kind: install ## kind cluster, image, chart, e2e suite (needs Docker; see the README)
+	bash tests/kind/e2e.sh
 
 bench: install controlplane ollama ## benchmarks: journal, control-plane start-up, Ollama
 	$(BIN)/python -m bench.journal
