@@ -26,7 +26,8 @@ NAMESPACE = "mc-least-privilege"
 RELEASE = "mission-control-lp"
 ACCOUNT = RELEASE  # the release name holds the chart name: objects are named after it
 #: The scenarios: read-only diagnosis, held destructive call approved and rejected, restarts
-#: and dry runs (all impersonated), denials, invalid work, Ready conditions, the queue.
+#: and dry runs (all impersonated), denials, invalid work, Ready conditions, the queue, and
+#: the inventory through get_inventory (the operator's own credentials).
 SCENARIOS = (
     "tests/e2e/test_diagnosis.py",
     "tests/e2e/test_mutations.py",
@@ -34,6 +35,7 @@ SCENARIOS = (
     "tests/e2e/test_invalid_work.py",
     "tests/e2e/test_operator_basics.py",
     "tests/e2e/test_queue.py",
+    "tests/deploy/scenarios/test_inventory.py",
 )
 
 
