@@ -92,6 +92,15 @@ def apply(cluster: Cluster, objects: list[dict[str, Any]], *, without: Rule | No
             cluster.kubectl("replace", "-f", "-", input=json.dumps(obj))
 
 
+def remove(cluster: Cluster, objects: list[dict[str, Any]]) -> None:
+    """Delete what :func:`apply` made."""
+    for obj in objects:
+        if "namespace" not in obj["metadata"]:
+            kind, name = obj["kind"].lower(), obj["metadata"]["name"]
+            cluster.kubectl("delete", kind, name, "--ignore-not-found", check=False)
+    cluster.kubectl("delete", "namespace", NAMESPACE, "--wait=false", check=False)
+
+
 def token_kubeconfig(cluster: Cluster, directory: Path) -> Path:
     """A kubeconfig authenticating as the chart's ServiceAccount (TokenRequest, 1 hour)."""
     token = cluster.kubectl(

@@ -19,6 +19,7 @@ from tests.deploy.least_privilege import (
     NAMESPACE,
     apply,
     rbac_objects,
+    remove,
     rules,
     run_scenarios,
     token_kubeconfig,
@@ -38,11 +39,19 @@ def test_the_rules_under_proof_are_the_charts(helm: Helm) -> None:
 def test_every_scenario_passes_as_the_charts_service_account(
     crds: Cluster, helm: Helm, tmp_path: Path
 ) -> None:
-    apply(crds, rbac_objects(helm))
-    kubeconfig = token_kubeconfig(crds, tmp_path)
-    whoami = crds.kubectl(
-        f"--kubeconfig={kubeconfig}", "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"
-    )
-    assert whoami.stdout == f"system:serviceaccount:{NAMESPACE}:{ACCOUNT}"
-    failed = run_scenarios(crds, kubeconfig, directory=tmp_path, stop_at_first=False)
+    objects = rbac_objects(helm)
+    apply(crds, objects)
+    try:
+        kubeconfig = token_kubeconfig(crds, tmp_path)
+        whoami = crds.kubectl(
+            f"--kubeconfig={kubeconfig}",
+            "auth",
+            "whoami",
+            "-o",
+            "jsonpath={.status.userInfo.username}",
+        )
+        assert whoami.stdout == f"system:serviceaccount:{NAMESPACE}:{ACCOUNT}"
+        failed = run_scenarios(crds, kubeconfig, directory=tmp_path, stop_at_first=False)
+    finally:
+        remove(crds, objects)
     assert failed == []
