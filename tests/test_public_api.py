@@ -120,7 +120,7 @@ PUBLIC_SURFACES: dict[str, set[str]] = {
         "truncate_utf8",
     },
     "mission_control.sidecar": set(),
-    "mission_control.telemetry": {"OperatorMetrics", "serve_metrics"},
+    "mission_control.telemetry": {"OperatorMetrics", "RunTracing", "serve_metrics"},
     "mission_control.store": {
         "require_audit_key",
         "ChainHead",

@@ -295,6 +295,51 @@ class AuditSettings(BaseSettings):
     )
 
 
+class TracingSettings(BaseSettings):
+    """OpenTelemetry traces, by the standard ``OTEL_*`` variables (OTLP over HTTP/protobuf).
+
+    Off unless an OTLP endpoint is given; ``OTEL_SDK_DISABLED=true`` or
+    ``OTEL_TRACES_EXPORTER=none`` turn it off again.
+    """
+
+    model_config = _section("OTEL_")
+    exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        description="Base URL of the OTLP/HTTP receiver; traces go to its /v1/traces.",
+    )
+    exporter_otlp_traces_endpoint: str | None = Field(
+        default=None, description="Full URL for traces (wins over OTEL_EXPORTER_OTLP_ENDPOINT)."
+    )
+    exporter_otlp_headers: SecretStr | None = Field(
+        default=None, description="Headers sent with each export: key=value,key2=value2."
+    )
+    exporter_otlp_protocol: Literal["http/protobuf"] = Field(
+        default="http/protobuf", description="Only OTLP over HTTP with protobuf is built in."
+    )
+    exporter_otlp_timeout: int = Field(
+        default=10000, ge=1, description="Milliseconds one export may take."
+    )
+    service_name: str = Field(default="mission-control", description="service.name of spans.")
+    resource_attributes: str | None = Field(
+        default=None, description="More resource attributes: key=value,key2=value2."
+    )
+    traces_exporter: Literal["otlp", "none"] = Field(
+        default="otlp", description="none turns traces off."
+    )
+    sdk_disabled: bool = Field(default=False, description="true turns traces off.")
+
+    @property
+    def traces_url(self) -> str | None:
+        """Where spans go, or None when traces are off."""
+        if self.sdk_disabled or self.traces_exporter == "none":
+            return None
+        if self.exporter_otlp_traces_endpoint:
+            return self.exporter_otlp_traces_endpoint
+        if self.exporter_otlp_endpoint:
+            return self.exporter_otlp_endpoint.rstrip("/") + "/v1/traces"
+        return None
+
+
 class SidecarSettings(BaseSettings):
     """The read-only HTTP API."""
 
@@ -358,6 +403,7 @@ class Settings:
     operator: OperatorSettings
     audit: AuditSettings
     sidecar: SidecarSettings
+    tracing: TracingSettings
 
 
 _SECTIONS: dict[str, type[BaseSettings]] = {
@@ -372,6 +418,7 @@ _SECTIONS: dict[str, type[BaseSettings]] = {
     "operator": OperatorSettings,
     "sidecar": SidecarSettings,
     "audit": AuditSettings,
+    "tracing": TracingSettings,
 }
 
 

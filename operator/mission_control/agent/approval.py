@@ -74,7 +74,10 @@ async def await_decision(
         f"{tool} (tool call {record_id}) is held for approval: {decision.reason}; {how}",
         pending=pending,
     )
-    with ctx.services.metrics.awaiting_approval():
+    with (
+        ctx.services.metrics.awaiting_approval(),
+        ctx.services.tracing.approval(tool=tool, call_id=record_id),
+    ):
         outcome = await _wait(ctx, pending=PendingCall(tool_call_id=record_id, args_digest=digest))
     await _apply(ctx, record_id=record_id, tool=tool, outcome=outcome, details=details)
     return outcome

@@ -57,7 +57,7 @@ async def handle_calls(
     if only is None:
         ctx.status.counters.tool_calls += len(calls)
     results = [
-        await _handle(ctx, step=step, call=call, rid=record_id(step=step, index=index, call=call))
+        await _traced(ctx, step=step, call=call, rid=record_id(step=step, index=index, call=call))
         for index, call in enumerate(calls[:limit])
         if only is None or call.id in only
     ]
@@ -85,6 +85,11 @@ async def handle_calls(
         )
         results.extend(messages)
     return results
+
+
+async def _traced(ctx: RunContext, *, step: int, call: ToolCall, rid: str) -> ToolResultMessage:
+    with ctx.services.tracing.tool(name=call.name, call_id=rid, arguments=call.arguments):
+        return await _handle(ctx, step=step, call=call, rid=rid)
 
 
 async def _handle(ctx: RunContext, *, step: int, call: ToolCall, rid: str) -> ToolResultMessage:
@@ -378,6 +383,9 @@ async def _answer(
         decision=judged[1],
         outcome=status,
         seconds=seconds,
+    )
+    ctx.services.tracing.tool_answered(
+        risk=judged[0], decision=judged[1], outcome=status, error=error, result=text
     )
     message = ToolResultMessage(tool_call_id=call.id, name=call.name, content=text, is_error=error)
     payload: dict[str, Any] = {"toolCallId": rid, "tool": call.name, "status": status}

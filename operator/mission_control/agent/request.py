@@ -21,7 +21,7 @@ from mission_control.runs.policy import ClusterPolicy
 from mission_control.runs.resolve import DEFAULT_SERVICE_ACCOUNT, RunPolicy
 from mission_control.runs.status import RunReason, StepCounts
 from mission_control.store import Store
-from mission_control.telemetry import OperatorMetrics
+from mission_control.telemetry import OperatorMetrics, RunTracing
 from mission_control.tools import ToolContext, ToolRegistry
 
 __all__ = ["AgentLimits", "AgentServices", "RunOutcome", "RunRequest", "utc_now"]
@@ -78,7 +78,8 @@ class AgentServices:
     """What every run shares: providers, tools, store, prices, limits, clock, metrics.
 
     ``tools`` is the base tool context; the loop sets the identity to impersonate per run.
-    ``metrics`` is where the loop counts runs, tokens, tool calls and journal writes.
+    ``metrics`` is where the loop counts runs, tokens, tool calls and journal writes;
+    ``tracing`` traces them (disabled unless configured).
     """
 
     providers: ProviderSource
@@ -89,6 +90,7 @@ class AgentServices:
     limits: AgentLimits = field(default_factory=AgentLimits)
     clock: Callable[[], dt.datetime] = utc_now
     metrics: OperatorMetrics = field(default_factory=OperatorMetrics)
+    tracing: RunTracing = field(default_factory=RunTracing)
 
 
 @dataclass(frozen=True, kw_only=True)

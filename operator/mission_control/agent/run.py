@@ -61,11 +61,28 @@ async def drive_run(
         status=status,
         metrics=services.metrics,
     )
-    with services.metrics.run(namespace=request.namespace) as ended:
+    provider_name, model_name = model_choice(run=request.spec, task=request.task)
+    with (
+        services.metrics.run(namespace=request.namespace) as ended,
+        services.tracing.run(
+            agent=request.task_name or "inline",
+            run_uid=request.uid,
+            namespace=request.namespace,
+            name=request.name,
+        ) as span,
+    ):
         outcome = await _drive(
             request=request, services=services, control=control, status=status, recorder=recorder
         )
         ended(outcome.reason)
+        services.tracing.run_ended(
+            span,
+            reason=outcome.reason,
+            provider=provider_name or "",
+            model=model_name or "",
+            input_tokens=outcome.counts.prompt_tokens,
+            output_tokens=outcome.counts.completion_tokens,
+        )
     return outcome
 
 
@@ -253,6 +270,7 @@ async def _start(ctx: RunContext) -> list[Message]:
         extra={
             "startTime": started.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "resolved": resolved_status(ctx),
+            **_trace(ctx),
         },
     )
     return messages
@@ -274,7 +292,7 @@ async def _resume(ctx: RunContext, resumed: Resumed) -> list[Message]:
     await ctx.status.report(
         "Running",
         f"resumed from the journal after step {step}",
-        extra={"resolved": resolved_status(ctx)},
+        extra={"resolved": resolved_status(ctx), **_trace(ctx)},
     )
     if resumed.unhandled:
         messages.extend(
@@ -286,6 +304,12 @@ async def _resume(ctx: RunContext, resumed: Resumed) -> list[Message]:
             )
         )
     return messages
+
+
+def _trace(ctx: RunContext) -> dict[str, str]:
+    """``traceID`` for status when the run is traced (a resumed run starts a new trace)."""
+    trace_id = ctx.services.tracing.trace_id()
+    return {} if trace_id is None else {"traceID": trace_id}
 
 
 async def _check_budgets(ctx: RunContext, limits: EffectiveLimits) -> None:

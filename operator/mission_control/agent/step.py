@@ -49,10 +49,28 @@ async def ask_model(ctx: RunContext, *, step: int, messages: Sequence[Message]) 
     if ctx.clock.deadline is not None:
         deadline = min(deadline, ctx.clock.deadline)
     started = time.monotonic()
+    tracing = ctx.services.tracing
     try:
-        response = await _complete_unless_cancelled(
-            ctx, messages=messages, definitions=definitions, deadline=deadline
-        )
+        with tracing.chat(
+            provider=provider,
+            model=ctx.model,
+            messages=dump_messages(messages) if tracing.content else None,
+        ) as span:
+            try:
+                response = await _complete_unless_cancelled(
+                    ctx, messages=messages, definitions=definitions, deadline=deadline
+                )
+            except ProviderError as exc:
+                tracing.failed(span, error_type=type(exc).__name__, message=str(exc))
+                raise
+            tracing.chat_answered(
+                span,
+                model=response.model,
+                finish_reason=response.finish_reason.value,
+                input_tokens=response.usage.prompt_tokens,
+                output_tokens=response.usage.completion_tokens,
+                output=response.to_message().model_dump(mode="json") if tracing.content else None,
+            )
     except RunEnded as ended:
         abandoned = partial(
             store.llm.record_response,

@@ -170,6 +170,7 @@ class TaskRunStatus(Resource):
     pending_approval: PendingApproval | None = None
     approvals: list[AppliedApproval] = Field(default_factory=list, max_length=100)
     result: RunResult | None = None
+    trace_id: str | None = Field(default=None, alias="traceID", pattern=r"^[0-9a-f]{32}$")
 
 
 class TaskRun(KubernetesObject):

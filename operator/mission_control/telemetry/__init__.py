@@ -8,5 +8,6 @@ decisions, outcomes and inventory sources; never run names, and namespaces only 
 """
 
 from mission_control.telemetry.metrics import OperatorMetrics, serve_metrics
+from mission_control.telemetry.tracing import RunTracing
 
-__all__ = ["OperatorMetrics", "serve_metrics"]
+__all__ = ["OperatorMetrics", "RunTracing", "serve_metrics"]

@@ -26,7 +26,7 @@ from mission_control.llm.factory import PROVIDER_NAMES, REQUIRED_SETTING
 from mission_control.runs.readiness import Capabilities
 from mission_control.settings import Settings
 from mission_control.store import Store, ToolDefinitionRecord, require_audit_key
-from mission_control.telemetry import OperatorMetrics, serve_metrics
+from mission_control.telemetry import OperatorMetrics, RunTracing, serve_metrics
 from mission_control.tools import ToolContext, ToolRegistry, default_registry
 from mission_control.wiring import build_connectors, build_inventory
 from mission_control.wiring.background import AuditCheckpointer, InventoryRefresher, background
@@ -85,6 +85,9 @@ async def operator_services(
         registry = default_registry()
         metrics = OperatorMetrics(namespace_label=settings.operator.metrics_namespace_label)
         providers = build_providers(settings, on_attempt=metrics.llm_attempt)
+        tracing = RunTracing.from_settings(
+            settings.tracing, content=settings.operator.trace_content
+        )
         stop_metrics: Callable[[], None] | None = None
         try:
             async with Store.from_settings(settings.database, audit_key=audit_key) as store:
@@ -96,6 +99,7 @@ async def operator_services(
                     store=store,
                     prices=prices,
                     metrics=metrics,
+                    tracing=tracing,
                 )
                 if settings.operator.metrics_port:
                     stop_metrics = serve_metrics(
@@ -128,6 +132,7 @@ async def operator_services(
         finally:
             if stop_metrics is not None:
                 stop_metrics()
+            tracing.shutdown()
             await providers.aclose()
     finally:
         await connectors.aclose()

@@ -154,6 +154,11 @@ def taskrun_properties() -> Schema:
                 "when done; reason and message say why."
             ),
             "startTime": string_schema("When the run started.", format="date-time"),
+            "traceID": string_schema(
+                "OpenTelemetry trace id of the run (32 hex digits), when traces are exported: "
+                "search Tempo or Jaeger for it.",
+                pattern="^[0-9a-f]{32}$",
+            ),
             "completionTime": string_schema(
                 "When the run finished.", format="date-time", nullable=True
             ),
