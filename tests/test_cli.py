@@ -1,4 +1,4 @@
-"""The command line: every command explains itself, and unbuilt ones say so plainly."""
+"""The command line: every command explains itself."""
 
 from __future__ import annotations
 
@@ -24,10 +24,3 @@ def test_every_command_has_help(args: list[str], says: str) -> None:
     result = CliRunner().invoke(cli, [*args, "--help"])
     assert result.exit_code == 0
     assert says in result.output
-
-
-@pytest.mark.parametrize("command", ["sidecar"])
-def test_a_command_not_in_this_version_says_so_and_fails(command: str) -> None:
-    result = CliRunner().invoke(cli, [command])
-    assert result.exit_code == 2
-    assert "not available in this version yet" in result.output
