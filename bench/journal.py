@@ -6,7 +6,9 @@ Uses ``MC_BENCH_DATABASE_URL`` or ``DATABASE_URL`` when set (a scratch database 
 there and dropped afterwards; the user needs CREATEDB), else starts a throwaway server.
 Scenarios: one run with one writer (without and with an ``event_id`` per append), one run with
 eight writers (contention on its seq counter), and many runs with one writer each, as the
-operator does with concurrent TaskRuns.
+operator does with concurrent TaskRuns. Last, the bare ceiling: a single-row INSERT of the
+same payload and its COMMIT, through a pool of the same size at the same concurrency as the
+many-runs scenario, with the journal's ratio to it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from dataclasses import dataclass
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
 
 from mission_control.store import Store, apply_migrations
 from mission_control.store.records import RunSnapshot
@@ -101,6 +105,40 @@ async def scenario(
     )
 
 
+async def bare_ceiling(database: str, *, pool: int, writers: int, events: int) -> Result:
+    """Plain INSERT + COMMIT of the same payload: what the journal's append is measured by."""
+    async with await psycopg.AsyncConnection.connect(database, autocommit=True) as conn:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS bench_bare (id bigserial PRIMARY KEY, run_uid uuid, "
+            "type text, payload jsonb, created_at timestamptz NOT NULL DEFAULT now())"
+        )
+    latencies: list[float] = []
+    per_writer = max(1, events // writers)
+
+    async def insert(connections: AsyncConnectionPool, run_uid: uuid.UUID) -> None:
+        for i in range(per_writer):
+            started = time.perf_counter()
+            async with connections.connection() as conn:  # commits on leaving
+                await conn.execute(
+                    "INSERT INTO bench_bare (run_uid, type, payload) VALUES (%s, %s, %s)",
+                    (run_uid, "tool.result", Jsonb({**PAYLOAD, "i": i})),
+                )
+            latencies.append(time.perf_counter() - started)
+
+    async with AsyncConnectionPool(database, min_size=pool, max_size=pool, open=False) as conns:
+        await conns.wait()
+        started = time.perf_counter()
+        await asyncio.gather(*(insert(conns, uuid.uuid4()) for _ in range(writers)))
+        elapsed = time.perf_counter() - started
+    return Result(
+        scenario="bare INSERT ceiling",
+        writers=writers,
+        events=len(latencies),
+        seconds=elapsed,
+        latencies=latencies,
+    )
+
+
 @contextlib.contextmanager
 def server_url(*, fsync: bool) -> Iterator[tuple[str, str]]:
     given = os.environ.get("MC_BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL")
@@ -140,11 +178,16 @@ async def main(*, events: int, runs: int, pool: int, fsync: bool) -> None:
                     await scenario(store, name=f"{runs} runs, 1 writer each", runs=runs,
                                    writers_per_run=1, events=events * 5),
                 ]  # fmt: skip
+            bare = await bare_ceiling(database, pool=pool, writers=runs, events=events * 5)
     print(f"journal append benchmark ({description}; pool of {pool} connections)")
     header = ("scenario", "writers", "events", "events/s", "p50 ms", "p99 ms")
     print("{:<22} {:>7} {:>7} {:>10} {:>8} {:>8}".format(*header))
     for result in results:
         print(result.row())
+    print(bare.row())
+    journal = results[-1]
+    ratio = (journal.events / journal.seconds) / (bare.events / bare.seconds)
+    print(f"journal ({journal.scenario}) / bare INSERT ceiling: {ratio:.0%}")
 
 
 def parse_args() -> argparse.Namespace:
