@@ -127,6 +127,7 @@ async def operator_services(
                         capabilities=capabilities_of(
                             registry=registry, tools=tools, providers=providers
                         ),
+                        default_service_account=settings.operator.agent_service_account,
                         max_concurrent_runs=settings.operator.max_concurrent_runs,
                     )
         finally:
