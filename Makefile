@@ -103,8 +103,9 @@ least-privilege: install controlplane ollama helm ## remove each RBAC rule of th
 e2e-kind: install ## kind cluster, image, chart, e2e suite (needs Docker; see the README)
 	bash tests/kind/e2e.sh
 
-bench: install controlplane ollama ## benchmarks: journal, control-plane start-up, Ollama, the operator
+bench: install controlplane ollama ## benchmarks: journal, sidecar streams, control-plane start-up, Ollama, the operator
 	$(BIN)/python -m bench.journal
+	$(BIN)/python -m bench.sidecar
 	$(BIN)/python -m bench.controlplane
 	$(BIN)/python -m bench.ollama
 	$(BIN)/python -m bench.operator

@@ -119,7 +119,17 @@ PUBLIC_SURFACES: dict[str, set[str]] = {
         "transition_event",
         "truncate_utf8",
     },
-    "mission_control.sidecar": set(),
+    "mission_control.sidecar": {
+        "AuthFailed",
+        "Authenticator",
+        "Caller",
+        "EventHub",
+        "SidecarServices",
+        "build_services",
+        "check_sidecar_settings",
+        "create_app",
+        "serve_sidecar",
+    },
     "mission_control.telemetry": {"OperatorMetrics", "RunTracing", "serve_metrics"},
     "mission_control.store": {
         "require_audit_key",

@@ -95,7 +95,6 @@ def sidecar(insecure_no_auth: bool) -> None:
     """
     import logging
 
-    from mission_control.llm.factory import build_providers
     from mission_control.sidecar import build_services, check_sidecar_settings, serve_sidecar
     from mission_control.store import Store
     from mission_control.wiring import build_connectors
@@ -110,19 +109,26 @@ def sidecar(insecure_no_auth: bool) -> None:
     )
 
     async def serve() -> None:
-        providers = build_providers(settings)
+        # The provider libraries are large: loaded only when a provider is configured.
+        configured = (settings.ollama.base_url, settings.gemini.api_key, settings.anthropic.api_key)
+        providers = None
+        if any(value is not None for value in configured):
+            from mission_control.llm.factory import build_providers
+
+            providers = build_providers(settings)
         try:
             async with Store.from_settings(settings.database) as store:
                 services = build_services(
                     settings.sidecar,
                     store=store,
                     connectors=connectors,
-                    providers=providers.check,
+                    providers=None if providers is None else providers.check,
                     insecure=insecure_no_auth,
                 )
                 await serve_sidecar(settings.sidecar, services)
         finally:
-            await providers.aclose()
+            if providers is not None:
+                await providers.aclose()
             await connectors.aclose()
 
     _run_service("sidecar", serve())

@@ -17,15 +17,27 @@ from typing import Protocol
 from mission_control import __version__
 from mission_control.connectors import Connectors
 from mission_control.errors import MissionControlError, first_line
-from mission_control.llm.provider import ProviderHealth
 from mission_control.settings import Provider
 from mission_control.sidecar.models import ConnectorHealth, Health
 from mission_control.store import Store
 
 __all__ = ["CHECK_SECONDS", "HealthCheck", "ProviderCheck"]
 
+
+class ProviderState(Protocol):
+    """What a provider's health check reports (``llm.provider.ProviderHealth``); described
+    here so that the sidecar does not load the provider libraries to serve its API."""
+
+    @property
+    def configured(self) -> bool: ...
+    @property
+    def reachable(self) -> bool: ...
+    @property
+    def message(self) -> str: ...
+
+
 #: What the LLM providers report (the process that builds them passes their ``check``).
-ProviderCheck = Callable[[], Awaitable[Mapping[Provider, ProviderHealth]]]
+ProviderCheck = Callable[[], Awaitable[Mapping[Provider, ProviderState]]]
 
 #: Longest one dependency's check may take.
 CHECK_SECONDS = 5.0
