@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import yaml
 
 from tests.controlplane.launcher import Cluster
@@ -236,6 +237,17 @@ class Scene:
 
     def describe(self, kind: str, name: str) -> str:
         return self.kubectl("describe", kind, name)
+
+    def tool_results(self, run: str) -> list[str]:
+        """What the model was told for each of its calls in TaskRun ``run`` (the journal)."""
+        uid = self.get("taskrun", run)["metadata"]["uid"]
+        with psycopg.connect(self.database_url) as db:
+            rows = db.execute(
+                "SELECT payload->'messages' FROM task_events WHERE run_uid = %s "
+                "AND payload ? 'messages' ORDER BY seq",
+                (uid,),
+            ).fetchall()
+        return [str(m["content"]) for (msgs,) in rows for m in msgs if m.get("role") == "tool"]
 
     def events(self, name: str) -> list[tuple[str, str, str]]:
         """(type, reason, message) of the Events about object ``name``, oldest first."""

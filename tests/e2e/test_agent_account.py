@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.harness import Scene, task, taskrun
-from tests.e2e.test_identity import tool_results
 from tests.fixtures.ollama import ScriptedModelFactory
 from tests.support.scripted_model import call, say
 
@@ -26,7 +25,7 @@ def test_the_configured_default_service_account_is_the_one_used(
     scene.apply(task("look", model=model), taskrun("look-1", task_name="look"))
     scene.wait("look-1")
 
-    (result,) = tool_results(scene, "look-1")
+    (result,) = scene.tool_results("look-1")
     assert f"service account {ns}/robot, which does not exist" in result
     started = [m for _, reason, m in scene.events("look-1") if reason == "Started"]
     assert started[0].endswith(f"as system:serviceaccount:{ns}:robot")

@@ -8,7 +8,6 @@ allows every namespace still cannot reach past the ServiceAccount's rights.
 
 from __future__ import annotations
 
-import psycopg
 import pytest
 
 from tests.e2e.harness import AGENT_SERVICE_ACCOUNT, Scene, task, taskrun
@@ -17,17 +16,6 @@ from tests.support.scripted_model import call, say
 from tests.tools.kubernetes.helpers import deployment
 
 pytestmark = [pytest.mark.controlplane, pytest.mark.postgres, pytest.mark.ollama]
-
-
-def tool_results(scene: Scene, run: str) -> list[str]:
-    uid = scene.get("taskrun", run)["metadata"]["uid"]
-    with psycopg.connect(scene.database_url) as db:
-        rows = db.execute(
-            "SELECT payload->'messages' FROM task_events WHERE run_uid = %s "
-            "AND payload ? 'messages' ORDER BY seq",
-            (uid,),
-        ).fetchall()
-    return [str(m["content"]) for (messages,) in rows for m in messages if m["role"] == "tool"]
 
 
 def test_a_read_only_service_account_cannot_restart_and_the_model_is_told_why(
@@ -46,7 +34,7 @@ def test_a_read_only_service_account_cannot_restart_and_the_model_is_told_why(
     )
     scene.wait("restart-1")
 
-    assert tool_results(scene, "restart-1") == [
+    assert scene.tool_results("restart-1") == [
         f"service account {ns}/{AGENT_SERVICE_ACCOUNT} may not patch deployments in namespace "
         f"{ns} (RBAC): grant it a Role or remove serviceAccountName"
     ]
@@ -65,7 +53,7 @@ def test_a_missing_service_account_is_explained_with_the_commands_that_fix_it(
     )
     scene.wait("look-1")
 
-    (result,) = tool_results(scene, "look-1")
+    (result,) = scene.tool_results("look-1")
     assert f"service account {ns}/ghost, which does not exist" in result
     assert f"kubectl create serviceaccount ghost -n {ns}" in result
 
@@ -86,7 +74,7 @@ def test_a_policy_open_to_every_namespace_cannot_reach_past_the_service_account(
     )
     scene.wait("peek-1")
 
-    (result,) = tool_results(scene, "peek-1")
+    (result,) = scene.tool_results("peek-1")
     assert result.startswith(
         f"service account {scene.namespace}/{AGENT_SERVICE_ACCOUNT} may not list pods in "
         "namespace kube-system (RBAC)"
