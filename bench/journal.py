@@ -105,8 +105,13 @@ async def scenario(
     )
 
 
-async def bare_ceiling(database: str, *, pool: int, writers: int, events: int) -> Result:
-    """Plain INSERT + COMMIT of the same payload: what the journal's append is measured by."""
+async def bare_ceiling(
+    database: str, *, pool: int, writers: int, events: int, notify: bool = False
+) -> Result:
+    """Plain INSERT + COMMIT of the same payload: what the journal's append is measured by.
+
+    With ``notify`` each INSERT also sends a NOTIFY, as the journal does, to show its share.
+    """
     async with await psycopg.AsyncConnection.connect(database, autocommit=True) as conn:
         await conn.execute(
             "CREATE TABLE IF NOT EXISTS bench_bare (id bigserial PRIMARY KEY, run_uid uuid, "
@@ -120,7 +125,8 @@ async def bare_ceiling(database: str, *, pool: int, writers: int, events: int) -
             started = time.perf_counter()
             async with connections.connection() as conn:  # commits on leaving
                 await conn.execute(
-                    "INSERT INTO bench_bare (run_uid, type, payload) VALUES (%s, %s, %s)",
+                    "INSERT INTO bench_bare (run_uid, type, payload) VALUES (%s, %s, %s)"
+                    + (" RETURNING pg_notify('mc_bench', id::text)" if notify else ""),
                     (run_uid, "tool.result", Jsonb({**PAYLOAD, "i": i})),
                 )
             latencies.append(time.perf_counter() - started)
@@ -131,7 +137,7 @@ async def bare_ceiling(database: str, *, pool: int, writers: int, events: int) -
         await asyncio.gather(*(insert(conns, uuid.uuid4()) for _ in range(writers)))
         elapsed = time.perf_counter() - started
     return Result(
-        scenario="bare INSERT ceiling",
+        scenario="bare INSERT + NOTIFY" if notify else "bare INSERT ceiling",
         writers=writers,
         events=len(latencies),
         seconds=elapsed,
@@ -179,12 +185,16 @@ async def main(*, events: int, runs: int, pool: int, fsync: bool) -> None:
                                    writers_per_run=1, events=events * 5),
                 ]  # fmt: skip
             bare = await bare_ceiling(database, pool=pool, writers=runs, events=events * 5)
+            notified = await bare_ceiling(
+                database, pool=pool, writers=runs, events=events * 5, notify=True
+            )
     print(f"journal append benchmark ({description}; pool of {pool} connections)")
     header = ("scenario", "writers", "events", "events/s", "p50 ms", "p99 ms")
     print("{:<22} {:>7} {:>7} {:>10} {:>8} {:>8}".format(*header))
     for result in results:
         print(result.row())
     print(bare.row())
+    print(notified.row())
     journal = results[-1]
     ratio = (journal.events / journal.seconds) / (bare.events / bare.seconds)
     print(f"journal ({journal.scenario}) / bare INSERT ceiling: {ratio:.0%}")

@@ -24,6 +24,7 @@ import json
 import os
 import re
 import secrets
+import signal
 import ssl
 import statistics
 import subprocess
@@ -396,6 +397,8 @@ async def at_rest(
             apply, cluster, namespace, [taskrun(n, task="bench") for n in sorted(names)]
         )
         await watch
+    if not held:
+        return finished_before + more, operator.memory_kib("VmRSS") / 1024
     namespace = f"bench-held-{uuid.uuid4().hex[:4]}"
     namespace_with_agent(cluster, namespace, model="hold", tools=["delete_k8s_pod"])
     names = {f"held-{i}" for i in range(held)}
@@ -439,7 +442,17 @@ def percentile(values: list[float], p: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
 
 
-async def main(*, sizes: list[int], finished: int, held: int) -> None:
+def profiler(operator: Operator, output: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling the operator (collapsed stacks, one line per stack and its count)."""
+    assert operator.process is not None
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "py-spy"), "record", "--pid",
+         str(operator.process.pid), "--format", "raw", "--rate", "100", "--gil", "--output", str(output)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+async def main(*, sizes: list[int], finished: int, held: int, profile: Path | None) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="mc-bench-operator-"))
     ollama = InstantOllama()
     ollama.start()
@@ -468,7 +481,11 @@ async def main(*, sizes: list[int], finished: int, held: int) -> None:
             }
             operator = Operator(env=env, log=workdir / "operator.log")
             operator.start()
+            spy = None if profile is None else profiler(operator, profile)
             batches = [await batch(cluster, operator, database, runs=n) for n in sizes]
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                spy.wait(timeout=60)
             operator.stop()
             # At rest: enough slots that every held run is active, not queued.
             operator = Operator(
@@ -536,6 +553,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--runs", default="50,200", help="batch sizes, comma-separated")
     parser.add_argument("--finished", type=int, default=1000, help="finished runs at rest")
     parser.add_argument("--held", type=int, default=100, help="runs awaiting approval at rest")
+    parser.add_argument(
+        "--profile", type=Path, help="py-spy the operator during the batches into this file"
+    )
     return parser.parse_args()
 
 
@@ -546,5 +566,6 @@ if __name__ == "__main__":
             sizes=[int(n) for n in args.runs.split(",")],
             finished=args.finished,
             held=args.held,
+            profile=args.profile,
         )
     )
