@@ -7,6 +7,7 @@ import os
 import pty
 import signal
 import socket
+import ssl
 import sys
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from mission_control.store import RunRecord, Store
 from tests.sidecar.harness import TOKEN, Sidecar
 from tests.sidecar.seed import add_run, append
 from tests.sidecar.sse import read_stream
+from tests.support.pki import CertificateAuthority
 
 pytestmark = pytest.mark.postgres
 
@@ -130,14 +132,13 @@ async def test_the_sidecar_command_without_a_token_names_the_variable(readonly_u
     assert stderr.decode().startswith("configuration error: API_AUTH_TOKEN: is not set")
 
 
-async def _logs(sidecar: Sidecar, *args: str, tty: bool = False) -> asyncio.subprocess.Process:
-    env = _environment(MC_API_URL=sidecar.url, API_AUTH_TOKEN=TOKEN)
-    if not tty:
-        return await asyncio.create_subprocess_exec(
-            str(BIN / "mission-control"), "logs", *args, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-    raise AssertionError("use _logs_on_a_terminal")
+async def _logs(sidecar: Sidecar, *args: str) -> asyncio.subprocess.Process:
+    """``mission-control logs ARGS`` against the sidecar, its output piped."""
+    return await asyncio.create_subprocess_exec(
+        str(BIN / "mission-control"), "logs", *args,
+        env=_environment(MC_API_URL=sidecar.url, API_AUTH_TOKEN=TOKEN),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
 
 
 async def test_logs_prints_a_run_for_a_pipe_without_colours(store: Store, sidecar: Sidecar) -> None:
@@ -230,3 +231,44 @@ async def test_logs_follow_on_a_terminal_is_coloured_and_exits_at_the_end(
     assert process.returncode == 0
     assert ANSI in text
     assert text.index("run started") < text.index("list_k8s_pods") < text.index("gave up")
+
+
+async def test_the_sidecar_serves_https_with_its_own_certificate(
+    store: Store, readonly_url: str, tmp_path: Path
+) -> None:
+    await _run_with_events(store, "secure")
+    ca = CertificateAuthority(tmp_path / "pki")
+    serving = ca.serving("sidecar")
+    port = _free_port()
+    process = await asyncio.create_subprocess_exec(
+        str(BIN / "mission-control"),
+        "sidecar",
+        env=_environment(
+            DATABASE_URL=readonly_url,
+            API_AUTH_TOKEN=TOKEN,
+            MC_SIDECAR_PORT=str(port),
+            MC_SIDECAR_TLS_CERT=str(serving.cert),
+            MC_SIDECAR_TLS_KEY=str(serving.key),
+        ),
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with httpx.AsyncClient(
+            base_url=f"https://127.0.0.1:{port}",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            verify=ssl.create_default_context(cafile=str(ca.cert)),
+            timeout=30.0,
+        ) as client:
+            run = None
+            while run is None:
+                try:
+                    run = await client.get("/api/v1/task-runs/ops/secure")
+                except httpx.ConnectError:
+                    assert process.returncode is None
+                    await asyncio.sleep(0.1)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await process.communicate()
+
+    assert run.status_code == 200
+    assert run.json()["events"] == 5
