@@ -85,8 +85,11 @@ class Subscription:
         self.wake.set()
         return True
 
-    async def next(self) -> Delivery | None:
-        """The next live event; None once the client was dropped."""
+    async def next(self) -> list[Delivery] | None:
+        """Every live event buffered (waiting for one); None once the client was dropped.
+
+        Taking all of them at once lets a client that fell behind catch up in one write.
+        """
         while not self.buffer:
             if self.dropped:
                 return None
@@ -94,7 +97,9 @@ class Subscription:
             await self.wake.wait()
         if self.dropped:
             return None
-        return self.buffer.popleft()
+        taken = list(self.buffer)
+        self.buffer.clear()
+        return taken
 
 
 @dataclass(eq=False)

@@ -108,16 +108,23 @@ async def _events(
                 if newest and newest[0].type == FINISHED:
                     return
             while True:
-                delivery = await subscription.next()
-                if delivery is None:
+                deliveries = await subscription.next()
+                if deliveries is None:
                     yield ServerSentEvent(comment=DROPPED_COMMENT)
                     return
-                if delivery.seq <= last:
-                    continue
-                yield delivery.data
-                metrics.sse_events.inc()
-                last = delivery.seq
-                if delivery.type == FINISHED:
+                chunk: list[bytes] = []
+                finished = False
+                for delivery in deliveries:
+                    if delivery.seq > last:
+                        chunk.append(delivery.data)
+                        last = delivery.seq
+                        if delivery.type == FINISHED:
+                            finished = True
+                            break
+                if chunk:
+                    yield b"".join(chunk)
+                    metrics.sse_events.inc(len(chunk))
+                if finished:
                     return
     finally:
         metrics.sse_clients.dec()
