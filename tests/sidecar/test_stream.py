@@ -187,3 +187,31 @@ async def test_a_client_that_stops_reading_is_dropped_without_delaying_the_other
     assert dropped == 1
     assert f": {DROPPED_COMMENT}" in rest
     assert "event: run.finished" not in rest
+
+
+async def test_streams_carry_on_after_the_listening_connection_is_lost(
+    store: Store, sidecar: Sidecar, database_url: str
+) -> None:
+    run = await add_run(store, namespace="ops", name="relisten")
+    await append(store, run, "run.started")
+    connected = asyncio.Event()
+    reader = asyncio.create_task(
+        read_stream(sidecar.client, STREAM.format(name="relisten"), connected=connected)
+    )
+    await connected.wait()
+
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as admin:
+        killed = await (
+            await admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = %s",
+                (LISTENER_APPLICATION_NAME,),
+            )
+        ).fetchone()
+    for n in range(3):  # appended while nobody listens
+        await append(store, run, "tool.result", n=n)
+    await append(store, run, "run.finished", reason="Succeeded")
+    got = await reader
+
+    assert killed == (1,)
+    assert got.seqs == [1, 2, 3, 4, 5]
