@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import socket
+import urllib.request
 from decimal import Decimal
 
+import pytest
+
+from mission_control.errors import ConfigError
 from mission_control.llm.client import Attempt
-from mission_control.telemetry import OperatorMetrics
+from mission_control.telemetry import OperatorMetrics, serve_metrics
+from tests.support.processes import free_port
 
 
 def test_namespaces_label_runs_tokens_and_cost_only_when_asked() -> None:
@@ -59,3 +65,30 @@ def test_the_checkpoint_age_is_negative_until_the_first_checkpoint() -> None:
     assert get("mission_control_audit_checkpoint_age_seconds") == -1
     metrics.audit_checkpointed(outcome="ok")
     assert get("mission_control_audit_checkpoint_age_seconds") >= 0  # type: ignore[operator]
+
+
+def test_a_metrics_port_in_use_is_a_configuration_error_naming_the_setting() -> None:
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ConfigError, match="MC_METRICS_PORT"):
+            serve_metrics(OperatorMetrics(), host="127.0.0.1", port=port)
+
+
+def test_the_metrics_endpoint_serves_the_registry_and_stops() -> None:
+
+    metrics = OperatorMetrics()
+    metrics.tool_call(tool="list_k8s_pods", risk="READ_ONLY", decision="Allow", outcome="completed")
+    port = free_port()
+    stop = serve_metrics(metrics, host="127.0.0.1", port=port)
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            text = response.read().decode()
+    finally:
+        stop()
+    assert (
+        'mission_control_tool_calls_total{decision="Allow",outcome="completed",'
+        'risk="READ_ONLY",tool="list_k8s_pods"} 1.0'
+    ) in text

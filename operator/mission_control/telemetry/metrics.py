@@ -11,6 +11,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+from mission_control.errors import ConfigError
 from mission_control.llm.client import Attempt
 
 __all__ = ["OperatorMetrics", "serve_metrics"]
@@ -255,7 +256,13 @@ def serve_metrics(metrics: OperatorMetrics, *, host: str, port: int) -> Callable
     """Serve ``/metrics`` on ``host:port`` in a thread of its own; returns how to stop it."""
     server: Any
     thread: Thread
-    server, thread = start_http_server(port, addr=host, registry=metrics.registry)
+    try:
+        server, thread = start_http_server(port, addr=host, registry=metrics.registry)
+    except OSError as exc:
+        raise ConfigError(
+            f"MC_METRICS_PORT: cannot serve metrics on {host}:{port}: {exc.strerror or exc}; "
+            "choose another port, or 0 for none"
+        ) from exc
 
     def stop() -> None:
         server.shutdown()
