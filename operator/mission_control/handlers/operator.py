@@ -15,6 +15,7 @@ import kopf
 
 from mission_control.connectors.kubernetes.custom import GROUP, VERSION
 from mission_control.handlers.definitions import Definitions
+from mission_control.handlers.expiry import FinishedRuns
 from mission_control.handlers.footprint import configure_kopf
 from mission_control.handlers.services import OperatorServices
 from mission_control.handlers.taskruns import TaskRuns, is_active
@@ -55,6 +56,16 @@ def build_registry(services: OperatorServices) -> kopf.OperatorRegistry:
         # kopf waits for the daemon to stop by itself (it cancels its loop when told to).
         cancellation_timeout=None,
     )(runs.drive)
+
+    finished = FinishedRuns(services)
+    kopf.on.event(GROUP, VERSION, "taskruns", registry=registry, id="taskrun-ttl")(
+        finished.on_event
+    )
+
+    async def stop_expiry(**_: Any) -> None:
+        await finished.close()
+
+    kopf.on.cleanup(registry=registry, id="ttl-cleanup")(stop_expiry)
     return registry
 
 

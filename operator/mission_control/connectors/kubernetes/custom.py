@@ -141,6 +141,32 @@ class MissionControlObjects:
             )
         return self._object(data, op=op)
 
+    async def delete(self, plural: Plural, *, namespace: str, name: str, uid: str) -> bool:
+        """Delete the namespaced object ``name`` if it is still the one with ``uid``.
+
+        False when it is already gone or was replaced by an object of the same name (the
+        uid precondition fails with a 409): either way there is nothing of ours to delete.
+        """
+        op = _op("delete", plural, namespace=namespace, name=name)
+        body: Any = {"preconditions": {"uid": uid}, "propagationPolicy": "Background"}
+        try:
+            await self._kubernetes._fetch(
+                lambda apis, o: _custom(apis).delete_namespaced_custom_object(
+                    GROUP, VERSION, namespace, plural, name, body=body, **o
+                ),
+                op=op,
+                impersonate=None,
+            )
+        except ConnectorNotFound:
+            return False
+        except ConnectorRequestError:
+            # A failed uid precondition is a 409; told apart from other refusals by a read.
+            current = await self.get(plural, namespace=namespace, name=name)
+            if current is None or (current.get("metadata") or {}).get("uid") != uid:
+                return False
+            raise
+        return True
+
     # -- namespace facts ------------------------------------------------------------------
 
     async def namespace_labels(self, namespace: str) -> dict[str, str]:
