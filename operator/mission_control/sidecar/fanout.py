@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
@@ -46,8 +45,6 @@ class Delivery:
     seq: int
     type: str
     data: bytes
-    #: ``time.monotonic()`` when the hub had it, for the delivery-latency benchmark.
-    read_at: float
 
 
 def encode_event(event: JournalEvent) -> bytes:
@@ -209,11 +206,8 @@ class EventHub:
     async def _read_new(self, feed: _Feed) -> None:
         while True:
             events = await self._reads.event_page(feed.run_uid, after=feed.last_seq, limit=PAGE)
-            now = time.monotonic()
             for event in events:
-                delivery = Delivery(
-                    seq=event.seq, type=event.type, data=encode_event(event), read_at=now
-                )
+                delivery = Delivery(seq=event.seq, type=event.type, data=encode_event(event))
                 feed.last_seq = event.seq
                 for subscription in list(feed.subscribers):
                     if not subscription.offer(delivery):
