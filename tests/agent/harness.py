@@ -106,6 +106,9 @@ class ScriptedControl:
     def cancelled(self) -> bool:
         return self.cancel
 
+    def cancelled_by(self) -> str:
+        return "by the test: no longer needed"
+
     async def wait_for_change(self) -> None:
         await self.changed.wait()
         self.changed.clear()

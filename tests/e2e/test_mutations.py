@@ -242,5 +242,8 @@ def test_cancelling_a_run_that_waits_for_approval_ends_it_at_once(
 
     condition = scene.get("taskrun", "purge-1")["status"]["conditions"][0]
     assert condition["reason"] == "Cancelled"
+    # Who: the client that wrote spec.status (managedFields), and the user's words.
+    assert "by kubectl-patch" in condition["message"]
+    assert 'saying "wrong pod"' in condition["message"]
     assert "spared-0" in scene.kubectl("get", "pods", "-o", "name")
     assert [reason for _, reason, _ in scene.events("purge-1")][-1] == "Cancelled"

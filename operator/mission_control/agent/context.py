@@ -86,7 +86,11 @@ class RunContext:
 
     def check_cancelled(self) -> None:
         if self.control.cancelled():
-            raise RunEnded("Cancelled", "cancelled: spec.status was set to Cancelled")
+            who = self.control.cancelled_by()
+            raise RunEnded(
+                "Cancelled",
+                "cancelled: spec.status was set to Cancelled" + (f" {who}" if who else ""),
+            )
 
     async def until_cancelled(self) -> None:
         """Return once ``spec.status`` says Cancelled (woken by changes, never polling)."""

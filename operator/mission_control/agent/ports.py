@@ -52,6 +52,11 @@ class RunControl(Protocol):
         """Whether ``spec.status`` is ``Cancelled``."""
         ...
 
+    def cancelled_by(self) -> str:
+        """Who cancelled the run and why, as words for the end message (e.g. ``by
+        kubectl-patch: maintenance window``); empty when nothing is known."""
+        ...
+
     async def wait_for_change(self) -> None:
         """Return when the object's spec changed (the loop bounds the wait with a timeout).
 

@@ -33,6 +33,28 @@ def generation_of(body: Mapping[str, Any]) -> int:
     return int((body.get("metadata") or {}).get("generation") or 0)
 
 
+def who_cancelled(body: Mapping[str, Any]) -> str:
+    """Who set ``spec.status`` and why, from ``metadata.managedFields`` and ``statusMessage``.
+
+    The API server records which client (field manager) last wrote each field, not which
+    user: ``kubectl patch`` is ``kubectl-patch``, ``kubectl apply --server-side`` the
+    manager it was given. The user's own words go in ``spec.statusMessage``.
+    """
+    words = []
+    for entry in (body.get("metadata") or {}).get("managedFields") or ():
+        if not isinstance(entry, dict):
+            continue
+        fields = entry.get("fieldsV1") or {}
+        if "f:status" in (fields.get("f:spec") or {}) and entry.get("manager"):
+            when = f" at {entry['time']}" if entry.get("time") else ""
+            words.append(f"by {entry['manager']}{when}")
+            break
+    note = (body.get("spec") or {}).get("statusMessage")
+    if note:
+        words.append(f'saying "{note}"')
+    return " ".join(words)
+
+
 class LiveRun:
     """The run's :class:`~mission_control.agent.RunControl` over kopf's live view of the object.
 
@@ -66,6 +88,9 @@ class LiveRun:
 
     def cancelled(self) -> bool:
         return self._spec().get("status") == "Cancelled"
+
+    def cancelled_by(self) -> str:
+        return who_cancelled(self._body)
 
     async def wait_for_change(self) -> None:
         await self._changed.wait()

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Mapping
+from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +33,7 @@ from mission_control.errors import MissionControlError, TemporaryError
 from mission_control.handlers.definitions import previous_condition
 from mission_control.handlers.logs import bind_run, unbind_run
 from mission_control.handlers.ports import LiveRun, StatusReporter, generation_of
+from mission_control.handlers.queue import RunQueue
 from mission_control.handlers.resolution import InvalidRun, resolve_run
 from mission_control.handlers.services import OperatorServices
 from mission_control.runs.status import DONE_REASONS, RunReason, succeeded_condition
@@ -56,6 +57,10 @@ def _finished(status: Mapping[str, Any] | None) -> bool:
     return condition is not None and condition.status in ("True", "False")
 
 
+def _created_at(metadata: Mapping[str, Any]) -> datetime:
+    return datetime.fromisoformat(str(metadata["creationTimestamp"]).replace("Z", "+00:00"))
+
+
 def is_active(*, spec: Mapping[str, Any], status: Mapping[str, Any], **_: Any) -> bool:
     """The daemon's filter: not finished, and not held back by ``spec.status: Pending``."""
     return not _finished(status) and spec.get("status") != "Pending"
@@ -67,7 +72,7 @@ class TaskRuns:
     def __init__(self, services: OperatorServices) -> None:
         self._services = services
         self._live: dict[str, LiveRun] = {}
-        self._slots: asyncio.Semaphore | None = None
+        self._queue = RunQueue(services.max_concurrent_runs)
 
     # -- the watch ------------------------------------------------------------------------
 
@@ -163,12 +168,12 @@ class TaskRuns:
         )
         try:
             if live.cancelled() and not (raw.get("status") or {}).get("startTime"):
-                note = (raw.get("spec") or {}).get("statusMessage")
+                who = live.cancelled_by()
                 await self._end(
                     raw,
                     reporter,
                     reason="Cancelled",
-                    message="cancelled before it started" + (f": {note}" if note else ""),
+                    message="cancelled before it started" + (f" {who}" if who else ""),
                 )
                 return
             try:
@@ -176,13 +181,17 @@ class TaskRuns:
             except InvalidRun as exc:
                 await self._end(raw, reporter, reason=exc.reason, message=exc.message)
                 return
-            async with self._slot(raw, reporter):
+            if not await self._queue_up(raw, reporter, live):
+                return
+            try:
                 outcome = await drive_run(
                     request=request,
                     services=self._services.agent,
                     reporter=reporter,
                     control=live,
                 )
+            finally:
+                self._queue.release(str(metadata["uid"]))
             log.info(
                 "run ended: %s: %s (%d Kubernetes writes)",
                 outcome.reason,
@@ -217,27 +226,54 @@ class TaskRuns:
             except MissionControlError as exc:
                 raise InvalidRun("Failed", f"the run cannot be resolved: {exc}") from exc
 
-    @asynccontextmanager
-    async def _slot(self, raw: Mapping[str, Any], reporter: StatusReporter) -> AsyncIterator[None]:
-        """One of ``MC_MAX_CONCURRENT_RUNS`` slots; the run shows ``Queued`` while it waits."""
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self._services.max_concurrent_runs)
-        if self._slots.locked():
+    async def _queue_up(
+        self, raw: Mapping[str, Any], reporter: StatusReporter, live: LiveRun
+    ) -> bool:
+        """Wait for one of ``MC_MAX_CONCURRENT_RUNS`` slots, showing ``Queued`` with the run's
+        place in line; False when the run was cancelled while it waited (it has ended)."""
+        metadata = raw["metadata"]
+        key = (_created_at(metadata), str(metadata["name"]), str(metadata["uid"]))
+        limit = self._queue.limit
+
+        async def show(position: int) -> None:
             condition = succeeded_condition(
                 "Queued",
-                message=f"waiting: {self._services.max_concurrent_runs} runs are active "
+                message=f"waiting: number {position} in the queue; {limit} runs are active "
                 "(MC_MAX_CONCURRENT_RUNS)",
                 generation=generation_of(raw),
                 now=self._services.clock(),
                 previous=previous_condition(raw, "Succeeded"),
             )
             await reporter.patch_status({"conditions": [condition.to_k8s()]})
+
+        async def until_cancelled() -> None:
+            while not live.cancelled():
+                await live.wait_for_change()
+
         with self._services.agent.metrics.queued():
-            await self._slots.acquire()
-        try:
-            yield
-        finally:
-            self._slots.release()
+            turn = asyncio.create_task(self._queue.wait_turn(key, on_position=show))
+            cancel = asyncio.create_task(until_cancelled())
+            try:
+                await asyncio.wait({turn, cancel}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiting in (turn, cancel):
+                    if not waiting.done():
+                        waiting.cancel()
+                await asyncio.gather(turn, cancel, return_exceptions=True)
+        if not turn.cancelled() and turn.exception() is None:
+            return True
+        if turn.cancelled() and cancel.done() and not cancel.cancelled():
+            who = live.cancelled_by()
+            await self._end(
+                raw,
+                reporter,
+                reason="Cancelled",
+                message="cancelled while queued: spec.status was set to Cancelled"
+                + (f" {who}" if who else ""),
+            )
+            return False
+        turn.result()  # a failure while showing the position: raise it
+        return True
 
     async def _end(
         self, raw: Mapping[str, Any], reporter: StatusReporter, *, reason: RunReason, message: str
