@@ -53,9 +53,37 @@ def cli() -> None:
     show_default=True,
     help="Where the liveness probe is served; 'none' serves none.",
 )
+@click.option(
+    "-l",
+    "--selector",
+    metavar="SELECTOR",
+    default=None,
+    help="Serve only TaskRuns whose labels match (kubectl syntax: 'shard=a', 'k!=v', 'k', "
+    "'!k', comma-separated); operators with disjoint selectors share the namespaces.",
+)
+@click.option(
+    "--peering",
+    metavar="NAME",
+    default=None,
+    help="Run with kopf peering under this peering object (KopfPeering in each namespace, "
+    "ClusterKopfPeering with -A): one replica is active, the others stand by.",
+)
+@click.option(
+    "--priority",
+    type=int,
+    default=0,
+    show_default=True,
+    help="With --peering: the replica with the highest priority is the active one.",
+)
 @_KEY_OPTIONAL
 def operator(
-    namespaces: tuple[str, ...], clusterwide: bool, liveness: str, audit_key_optional: bool
+    namespaces: tuple[str, ...],
+    clusterwide: bool,
+    liveness: str,
+    selector: str | None,
+    peering: str | None,
+    priority: int,
+    audit_key_optional: bool,
 ) -> None:
     """Run the operator (kopf, standalone): drives TaskRuns, keeps Tasks and ToolPolicies Ready.
 
@@ -63,9 +91,13 @@ def operator(
     """
     if clusterwide == bool(namespaces):
         raise click.UsageError("give either -n NS (one or more) or -A, not both or neither")
-    from mission_control.handlers import configure_logging, run_operator
+    from mission_control.handlers import configure_logging, parse_selector, run_operator
     from mission_control.wiring.operator import operator_services
 
+    try:
+        labels = parse_selector(selector) if selector is not None else None
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), param_hint="--selector") from None
     settings = load_settings()
     configure_logging(level=settings.operator.log_level, log_format=settings.operator.log_format)
 
@@ -76,6 +108,9 @@ def operator(
                 namespaces=namespaces,
                 clusterwide=clusterwide,
                 liveness_endpoint=None if liveness == "none" else liveness,
+                selector=labels,
+                peering=peering,
+                priority=priority,
             )
 
     _run_service("operator", serve())

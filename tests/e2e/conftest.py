@@ -36,6 +36,12 @@ def operator_extra_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
+def operator_args() -> tuple[str, ...]:
+    """Command-line arguments a module adds to the operator's (override in the module)."""
+    return ()
+
+
+@pytest.fixture(scope="module")
 def module_database(postgres_url: str) -> Iterator[str]:
     """A database of the module's own, migrated the way users migrate it."""
     name = f"mc_e2e_{uuid.uuid4().hex[:12]}"
@@ -70,6 +76,7 @@ def operator_process(
     ollama_server: LocalOllama,
     namespace_prefix: str,
     operator_extra_env: dict[str, str],
+    operator_args: tuple[str, ...],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[OperatorProcess]:
     workdir = tmp_path_factory.mktemp("operator")
@@ -88,7 +95,10 @@ def operator_process(
         }.items(),
     )
     process = OperatorProcess(
-        namespaces=f"{namespace_prefix}-*", env=env, log=workdir / "operator.log"
+        namespaces=f"{namespace_prefix}-*",
+        env=env,
+        log=workdir / "operator.log",
+        args=operator_args,
     )
     request.config.stash[_OPERATOR_KEY] = process
     process.start()

@@ -47,8 +47,12 @@ def mission_control() -> str:
 class OperatorProcess:
     """``mission-control operator`` in a subprocess; its log lines go to ``log``."""
 
-    def __init__(self, *, namespaces: str, env: Mapping[str, str], log: Path) -> None:
+    def __init__(
+        self, *, namespaces: str, env: Mapping[str, str], log: Path, args: Iterable[str] = ()
+    ) -> None:
         self.namespaces = namespaces
+        #: More command-line arguments (``--selector``, ``--peering``...).
+        self.args = list(args)
         self.env = dict(env)
         self.log = log
         self.port = free_port()
@@ -64,6 +68,7 @@ class OperatorProcess:
             self.namespaces,
             "--liveness",
             f"http://127.0.0.1:{self.port}/healthz",
+            *self.args,
         ]
         with self.log.open("ab") as out:
             self._process = subprocess.Popen(
@@ -81,6 +86,16 @@ class OperatorProcess:
     def stop(self) -> None:
         if self._process is not None:
             stop_process(self._process, grace=15)
+
+    def kill(self) -> None:
+        """SIGKILL, as the kernel's OOM killer or a lost node would: no clean-up at all."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait(timeout=30)
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
 
     def returncode(self) -> int | None:
         return None if self._process is None else self._process.poll()

@@ -20,6 +20,7 @@ from mission_control.handlers.footprint import FINALIZER, configure_kopf
 from mission_control.handlers.logs import configure_logging
 from mission_control.handlers.operator import build_registry, run_operator
 from mission_control.handlers.services import OperatorServices
+from mission_control.handlers.sharding import parse_selector
 
 __all__ = [
     "FINALIZER",
@@ -27,5 +28,6 @@ __all__ = [
     "build_registry",
     "configure_kopf",
     "configure_logging",
+    "parse_selector",
     "run_operator",
 ]

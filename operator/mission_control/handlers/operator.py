@@ -18,17 +18,27 @@ from mission_control.handlers.definitions import Definitions
 from mission_control.handlers.expiry import FinishedRuns
 from mission_control.handlers.footprint import configure_kopf
 from mission_control.handlers.services import OperatorServices
+from mission_control.handlers.sharding import LabelFilter
 from mission_control.handlers.taskruns import TaskRuns, is_active
 
 __all__ = ["build_registry", "run_operator"]
 
 
-def build_registry(services: OperatorServices) -> kopf.OperatorRegistry:
-    """Every handler of the operator, bound to ``services``."""
+def build_registry(
+    services: OperatorServices, *, selector: LabelFilter | None = None, peering: bool = False
+) -> kopf.OperatorRegistry:
+    """Every handler of the operator, bound to ``services``.
+
+    ``selector`` limits the TaskRuns served (see :mod:`.sharding`); ``peering`` makes a
+    missing peering object an error instead of a silent fall-back to standalone.
+    """
     registry = kopf.OperatorRegistry()
+    labels = selector or None
 
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         configure_kopf(settings)
+        if peering:
+            settings.peering.mandatory = True
 
     kopf.on.startup(registry=registry, id="configure")(configure)
     # The kubeconfig of KUBECONFIG, else the pod's service account: as the connectors do.
@@ -45,7 +55,9 @@ def build_registry(services: OperatorServices) -> kopf.OperatorRegistry:
     )
 
     runs = TaskRuns(services)
-    kopf.on.event(GROUP, VERSION, "taskruns", registry=registry, id="taskrun")(runs.on_event)
+    kopf.on.event(GROUP, VERSION, "taskruns", registry=registry, id="taskrun", labels=labels)(
+        runs.on_event
+    )
     kopf.daemon(
         GROUP,
         VERSION,
@@ -55,10 +67,11 @@ def build_registry(services: OperatorServices) -> kopf.OperatorRegistry:
         when=is_active,
         # kopf waits for the daemon to stop by itself (it cancels its loop when told to).
         cancellation_timeout=None,
+        labels=labels,
     )(runs.drive)
 
     finished = FinishedRuns(services)
-    kopf.on.event(GROUP, VERSION, "taskruns", registry=registry, id="taskrun-ttl")(
+    kopf.on.event(GROUP, VERSION, "taskruns", registry=registry, id="taskrun-ttl", labels=labels)(
         finished.on_event
     )
 
@@ -75,14 +88,24 @@ async def run_operator(
     namespaces: Sequence[str],
     clusterwide: bool,
     liveness_endpoint: str | None,
+    selector: LabelFilter | None = None,
+    peering: str | None = None,
+    priority: int = 0,
     stop_flag: asyncio.Event | None = None,
     ready_flag: asyncio.Event | None = None,
 ) -> None:
-    """Run kopf until ``stop_flag`` is set or the process is signalled to stop (standalone:
-    one operator process per cluster, no peering)."""
+    """Run kopf until ``stop_flag`` is set or the process is signalled to stop.
+
+    Standalone unless ``peering`` names a kopf peering object (``KopfPeering`` in each
+    served namespace, ``ClusterKopfPeering`` with ``clusterwide``): then the operator with
+    the highest ``priority`` is active and the others stand by, taking over when its
+    heartbeat stops.
+    """
     await kopf.operator(
-        registry=build_registry(services),
-        standalone=True,
+        registry=build_registry(services, selector=selector, peering=peering is not None),
+        standalone=peering is None,
+        peering_name=peering,
+        priority=priority,
         clusterwide=clusterwide,
         namespaces=list(namespaces),
         liveness_endpoint=liveness_endpoint,
