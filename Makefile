@@ -20,7 +20,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps lock dev test lint fmt typecheck imports pytest controlplane ollama helm crds bench clean e2e-kind least-privilege
+.PHONY: help install system-deps lock dev test lint fmt typecheck imports pytest controlplane ollama helm crds bench clean e2e-kind least-privilege chaos
 LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-find-links \
 	--build-deps-for wheel --build-deps-for editable
 
@@ -99,6 +99,11 @@ test: install controlplane ollama helm lint typecheck imports pytest ## everythi
 
 least-privilege: install controlplane ollama helm ## remove each RBAC rule of the chart in turn; some e2e scenario must fail (minutes)
 	$(BIN)/python -m tests.deploy.least_privilege
+
+chaos: install controlplane ollama ## the chaos test with a random seed, 30 runs, 10 SIGKILLs (MC_CHAOS_SEED=N replays one)
+	MC_CHAOS_SEED=$${MC_CHAOS_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')} \
+	MC_CHAOS_RUNS=$${MC_CHAOS_RUNS:-30} MC_CHAOS_KILLS=$${MC_CHAOS_KILLS:-10} \
+	$(BIN)/pytest -s -p no:cacheprovider tests/e2e/test_chaos.py
 
 e2e-kind: install ## kind cluster, image, chart, e2e suite (needs Docker; see the README)
 	bash tests/kind/e2e.sh
