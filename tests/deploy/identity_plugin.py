@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,9 +24,9 @@ def pytest_configure(config: pytest.Config) -> None:
     original = harness.OperatorProcess.__init__
 
     def as_chart_identity(
-        self: harness.OperatorProcess, *, namespaces: str, env: Mapping[str, str], log: Path
+        self: harness.OperatorProcess, *, env: Mapping[str, str], **others: Any
     ) -> None:
         identity = {"KUBECONFIG": kubeconfig, "MC_AUDIT_CHECKPOINT_NAMESPACE": namespace}
-        original(self, namespaces=namespaces, env={**env, **identity}, log=log)
+        original(self, env={**env, **identity}, **others)
 
     harness.OperatorProcess.__init__ = as_chart_identity  # type: ignore[method-assign]

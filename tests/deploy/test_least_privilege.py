@@ -54,4 +54,4 @@ def test_every_scenario_passes_as_the_charts_service_account(
         failed = run_scenarios(crds, kubeconfig, directory=tmp_path, stop_at_first=False)
     finally:
         remove(crds, objects)
-    assert failed == []
+    assert failed == [], (tmp_path / "e2e.out").read_text()[-6000:]
