@@ -25,20 +25,15 @@ __all__ = ["build_registry", "run_operator"]
 
 
 def build_registry(
-    services: OperatorServices, *, selector: LabelFilter | None = None, peering: bool = False
+    services: OperatorServices, *, selector: LabelFilter | None = None
 ) -> kopf.OperatorRegistry:
-    """Every handler of the operator, bound to ``services``.
-
-    ``selector`` limits the TaskRuns served (see :mod:`.sharding`); ``peering`` makes a
-    missing peering object an error instead of a silent fall-back to standalone.
-    """
+    """Every handler of the operator, bound to ``services``; ``selector`` limits the TaskRuns
+    served (see :mod:`.sharding`)."""
     registry = kopf.OperatorRegistry()
     labels = selector or None
 
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         configure_kopf(settings)
-        if peering:
-            settings.peering.mandatory = True
 
     kopf.on.startup(registry=registry, id="configure")(configure)
     # The kubeconfig of KUBECONFIG, else the pod's service account: as the connectors do.
@@ -102,7 +97,9 @@ async def run_operator(
     heartbeat stops.
     """
     await kopf.operator(
-        registry=build_registry(services, selector=selector, peering=peering is not None),
+        # kopf makes peering mandatory when it is named: the operator never falls back to
+        # standalone (and runs twice) because the peering object is missing.
+        registry=build_registry(services, selector=selector),
         standalone=peering is None,
         peering_name=peering,
         priority=priority,
