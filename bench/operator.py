@@ -447,7 +447,8 @@ def profiler(operator: Operator, output: Path) -> subprocess.Popen[bytes]:
     assert operator.process is not None
     return subprocess.Popen(
         [str(Path(sys.executable).parent / "py-spy"), "record", "--pid",
-         str(operator.process.pid), "--format", "raw", "--rate", "100", "--gil", "--output", str(output)],
+         str(operator.process.pid), "--format", "raw", "--rate", "100", "--gil",
+         "--output", str(output)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
 
