@@ -195,6 +195,7 @@ def test_the_controllers_make_the_pod_and_fill_the_sidecars_token(installed: Clu
         (("list", "secrets", "-A"), False),
         (("impersonate", "users"), False),
         (("impersonate", "groups"), False),
+        (("delete", "taskruns.missioncontrol.dev", "-n", "default"), True),
         (("create", "taskruns.missioncontrol.dev", "-n", "default"), False),
         (("patch", "tasks.missioncontrol.dev", "-n", "default"), False),
         (("update", "taskruns.missioncontrol.dev", "--subresource=status", "-n", "x"), False),
