@@ -41,6 +41,7 @@ PUBLIC_SURFACES: dict[str, set[str]] = {
         "build_registry",
         "configure_kopf",
         "configure_logging",
+        "parse_selector",
         "run_operator",
     },
     "mission_control.inventory": {
