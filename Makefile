@@ -20,7 +20,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps lock dev test lint fmt typecheck imports pytest controlplane ollama helm crds bench clean e2e-kind least-privilege chaos
+.PHONY: help install system-deps lock dev test lint fmt typecheck imports pytest controlplane ollama helm builds crds bench clean e2e-kind least-privilege chaos
 LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-find-links \
 	--build-deps-for wheel --build-deps-for editable
 
@@ -67,6 +67,15 @@ helm: ## build helm from the Go module proxy for the chart tests (cached)
 ollama: system-deps ## build the Ollama server the tests use (cached; minutes when cold)
 	@bash tests/ollama/build.sh >/dev/null
 
+# The three Go builds at once: when cold, one's module downloads overlap another's compiles.
+builds: system-deps ## build the control plane, Ollama and helm together (each cached)
+	@pids=""; \
+	for script in tests/controlplane/build.sh tests/ollama/build.sh tests/helm/build.sh; do \
+		bash $$script >/dev/null & pids="$$pids $$!"; \
+	done; \
+	failed=0; for pid in $$pids; do wait $$pid || failed=1; done; \
+	if [ $$failed = 1 ]; then echo "a build failed (its error is above)" >&2; exit 1; fi
+
 crds: $(STAMP) ## regenerate crds/*.yaml from operator/mission_control/resources/crds.py
 	$(BIN)/python -m mission_control.resources.crds crds
 	@# The chart: CRDs in crds/, the admission policies in admission/ (rendered by a template)
@@ -95,7 +104,7 @@ imports: $(STAMP) ## import-linter layer contracts
 pytest: $(STAMP) ## only the tests (PYTEST_ARGS="-m 'not controlplane'" to narrow)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test: install controlplane ollama helm lint typecheck imports pytest ## everything CI runs
+test: install builds lint typecheck imports pytest ## everything CI runs
 
 least-privilege: install controlplane ollama helm ## remove each RBAC rule of the chart in turn; some e2e scenario must fail (minutes)
 	$(BIN)/python -m tests.deploy.least_privilege
