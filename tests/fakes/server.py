@@ -95,14 +95,21 @@ class FakeServer:
         self._lock = threading.Lock()
         # Open keep-alive connections: stop() closes them too, so a stopped server is down.
         self._connections: set[socket.socket] = set()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._httpd.daemon_threads = True
+        self._tls_files = (certfile, keyfile)
         self.tls = certfile is not None
+        self._httpd = self._listen(0)
+        self._thread: threading.Thread | None = None
+        self._port_while_down = 0
+
+    def _listen(self, port: int) -> ThreadingHTTPServer:
+        httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
+        httpd.daemon_threads = True
+        certfile, keyfile = self._tls_files
         if certfile is not None:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(certfile, keyfile)
-            self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
-        self._thread: threading.Thread | None = None
+            httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+        return httpd
 
     # -- configuration ---------------------------------------------------------------------
 
@@ -138,6 +145,9 @@ class FakeServer:
         return self
 
     def stop(self) -> None:
+        if self._thread is None:  # never started, or already down
+            self._httpd.server_close()
+            return
         self._httpd.shutdown()
         self._httpd.server_close()
         with self._lock:
@@ -145,8 +155,18 @@ class FakeServer:
         for connection in open_connections:
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._thread.join(timeout=5)
+        self._thread = None
+
+    def go_down(self) -> None:
+        """Stop listening, as a server that was switched off: connections are refused."""
+        self._port_while_down = self.port
+        self.stop()
+
+    def come_back(self) -> None:
+        """Listen again on the same port (after :meth:`go_down`)."""
+        self._httpd = self._listen(self._port_while_down)
+        self.start()
 
     def __enter__(self) -> Self:
         return self.start()
