@@ -90,6 +90,9 @@ class FakeServer:
 
     def __init__(self, *, certfile: Path | None = None, keyfile: Path | None = None) -> None:
         self.requests: list[RecordedRequest] = []
+        #: Called with each request once its reply is chosen (to stage a change between two
+        #: requests, e.g. an outage that starts right after an answer).
+        self.after_request: Callable[[RecordedRequest], None] | None = None
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self._script: list[tuple[str, re.Pattern[str], deque[Reply]]] = []
         self._lock = threading.Lock()
@@ -177,6 +180,13 @@ class FakeServer:
     # -- dispatch --------------------------------------------------------------------------
 
     def _dispatch(self, request: RecordedRequest) -> Reply:
+        reply = self._choose(request)
+        hook = self.after_request
+        if hook is not None:
+            hook(request)
+        return reply
+
+    def _choose(self, request: RecordedRequest) -> Reply:
         with self._lock:
             self.requests.append(request)
             for method, pattern, queue in self._script:

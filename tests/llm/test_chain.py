@@ -189,9 +189,7 @@ async def test_a_tool_call_exchange_continues_on_the_next_provider_linked_by_id(
 async def test_the_chain_goes_back_to_its_primary_only_after_the_cooldown(
     links: Links, fake_ollama: FakeOllama, fake_gemini: FakeGemini, fake_time: FakeTime
 ) -> None:
-    chain = FallbackChain(
-        links=[links.ollama, links.gemini], cooldown_seconds=300, clock=fake_time
-    )
+    chain = FallbackChain(links=[links.ollama, links.gemini], cooldown_seconds=300, clock=fake_time)
     fake_ollama.go_down()
     await chain.complete(messages=START, deadline=fake_time() + 300)
     fake_ollama.come_back()
@@ -219,7 +217,8 @@ def test_translation_renames_ids_another_provider_cannot_take_in_calls_and_resul
     for_gemini = translate_for(conversation, provider="gemini")
 
     assistant, result = for_claude[2], for_claude[3]
-    assert isinstance(assistant, AssistantMessage) and isinstance(result, ToolResultMessage)
+    assert isinstance(assistant, AssistantMessage)
+    assert isinstance(result, ToolResultMessage)
     [renamed] = assistant.tool_calls
     assert renamed.id == result.tool_call_id != "call 1/x"
     assert renamed.signature is None
