@@ -215,7 +215,7 @@ def _first_messages(ctx: RunContext) -> list[Message]:
 async def _steps(ctx: RunContext) -> str:
     request = ctx.request
     limits = effective(request.task.limits, request.policy.budgets)
-    await describe_chain(ctx.chain, services=ctx.services)
+    await describe_chain(ctx.chain, request=ctx.request, services=ctx.services)
     resumed = await resume(ctx)
     if resumed is None:
         messages = await _start(ctx)

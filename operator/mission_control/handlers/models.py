@@ -6,7 +6,7 @@ model cannot call tools (or is not pulled) fails fast with ``InvalidTask`` and t
 
 from __future__ import annotations
 
-from mission_control.agent import chain_choices
+from mission_control.agent.chain import named_models
 from mission_control.handlers.services import OperatorServices
 from mission_control.llm.catalog import model_problem
 from mission_control.llm.errors import ProviderError
@@ -19,26 +19,26 @@ __all__ = ["chain_readiness"]
 async def chain_readiness(
     model: ModelRef | None, *, services: OperatorServices
 ) -> Readiness | None:
-    """Why a model of the chain of ``model`` cannot serve a Task, or None when all can."""
+    """Why a model ``model`` names (primary, fallbacks) cannot serve a Task, or None.
+
+    The operator's defaults are not judged here (see :func:`named_models`).
+    """
     agent = services.agent
     unconfigured = services.capabilities.unconfigured_providers
-    for position, (provider, name) in enumerate(
-        chain_choices(model, default_fallbacks=agent.fallbacks)
-    ):
-        if position and provider is not None and provider in unconfigured:
+    for fallback in model.fallbacks if model is not None else ():
+        if fallback.provider in unconfigured:
             return Readiness(
                 ready=False,
                 reason="ProviderUnavailable",
-                message=f"the fallback provider {provider} is not configured: "
-                f"set {unconfigured[provider]}",
+                message=f"the fallback provider {fallback.provider} is not configured: "
+                f"set {unconfigured[fallback.provider]}",
             )
+    for provider, name in named_models(model):
         try:
             client = agent.providers.get(provider)
         except ProviderError:
             continue  # the primary's provider: task_readiness already says so
-        info = await agent.catalog.describe(
-            provider=client.name, model=name or client.default_model
-        )
+        info = await agent.catalog.describe(provider=client.name, model=name)
         problem = model_problem(info)
         if problem is not None:
             reason, message = problem
