@@ -10,7 +10,6 @@ cancellation), and the loop reports through them. It runs the same under a test 
 operator. See ``docs/architecture.md``.
 """
 
-from mission_control.agent.chain import chain_choices
 from mission_control.agent.ports import ProviderSource, RunControl, RunReporter
 from mission_control.agent.request import AgentLimits, AgentServices, RunOutcome, RunRequest
 from mission_control.agent.run import drive_run, report_invalid
@@ -23,7 +22,6 @@ __all__ = [
     "RunOutcome",
     "RunReporter",
     "RunRequest",
-    "chain_choices",
     "drive_run",
     "report_invalid",
 ]
