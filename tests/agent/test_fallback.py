@@ -23,6 +23,7 @@ from mission_control.llm.retry import RetryPolicy
 from mission_control.llm.window import SHORTENED_MARKER
 from mission_control.settings import load_settings
 from mission_control.store import Store
+from mission_control.telemetry import OperatorMetrics
 from mission_control.tools import ToolContext, default_registry
 from tests.agent.harness import RecordingReporter, ScriptedControl, run_request
 from tests.controlplane.launcher import Cluster
@@ -111,7 +112,7 @@ async def test_a_run_whose_ollama_is_off_completes_on_gemini_and_goes_back_after
     fake_ollama: FakeOllama,
     fake_gemini: FakeGemini,
 ) -> None:
-    services = doubles_services(fallback_cooldown_seconds=0)
+    services = doubles_services(fallback_cooldown_seconds=0, metrics=OperatorMetrics())
     fake_ollama.go_down()
     fake_gemini.call(("list_k8s_pods", {"namespace": agent_namespace}))
 
@@ -174,6 +175,17 @@ async def test_a_run_whose_ollama_is_off_completes_on_gemini_and_goes_back_after
          "promptTokens": 50, "completionTokens": 7, "costUSD": "0"},
     ]  # fmt: skip
     assert status["usage"]["costUSD"] == format(gemini_cost, "f")
+    get = services.metrics.registry.get_sample_value
+    assert (
+        get(
+            "mission_control_llm_fallbacks_total",
+            {"from_provider": "ollama", "to_provider": "gemini", "reason": "Unavailable"},
+        )
+        == 1
+    )
+    assert get(
+        "mission_control_llm_cost_usd_total", {"provider": "gemini", "model": "gemini-2.0-flash"}
+    ) == float(gemini_cost)
 
 
 async def test_a_429_storm_mid_conversation_continues_on_anthropic_with_linked_tool_calls(
