@@ -130,3 +130,27 @@ def test_an_unconfigured_provider_is_provider_error_naming_the_setting(scene: Sc
     described = scene.describe("taskrun", "cloudy-1")
     assert "ProviderError" in described
     assert "GEMINI_API_KEY" in described
+
+
+def test_an_unconfigured_fallback_provider_is_provider_error_naming_the_setting(
+    scene: Scene,
+) -> None:
+    backed = task("backed")
+    backed["spec"]["model"] = {
+        "provider": "ollama",
+        "name": "llama3.1",
+        "fallbacks": [{"provider": "anthropic", "name": "claude-haiku-4-5"}],
+    }
+    scene.apply(backed, taskrun("backed-1", task_name="backed"))
+
+    outcome = ended(scene, "backed-1")
+
+    assert outcome == {
+        "reason": "ProviderError",
+        "message": "the fallback provider anthropic is not configured: set ANTHROPIC_API_KEY",
+    }
+    assert llm_requests_of(scene, "backed-1") == 0
+    scene.kubectl("wait", "--for=condition=Ready=false", "--timeout=30s", "task/backed")
+    assert scene.get("task", "backed")["status"]["conditions"][0]["reason"] == (
+        "ProviderUnavailable"
+    )
