@@ -45,6 +45,7 @@ __all__ = [
     "Settings",
     "SidecarSettings",
     "load_settings",
+    "parse_model_chain",
 ]
 
 Provider = Literal["ollama", "gemini", "anthropic"]
@@ -223,6 +224,28 @@ class AnthropicSettings(BaseSettings):
     )
 
 
+_PROVIDERS: tuple[Provider, ...] = ("ollama", "gemini", "anthropic")
+
+
+def parse_model_chain(value: str) -> tuple[tuple[Provider, str], ...]:
+    """``ollama/llama3.1,gemini/gemini-2.0-flash`` as pairs; ValueError saying what is wrong."""
+    chain: list[tuple[Provider, str]] = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        provider, slash, model = item.partition("/")
+        if not slash or not model or any(c.isspace() for c in model) or "/" in model:
+            raise ValueError(
+                f"{item!r} is not PROVIDER/MODEL (e.g. ollama/llama3.1,gemini/gemini-2.0-flash)"
+            )
+        if provider not in _PROVIDERS:
+            raise ValueError(f"{item!r}: the provider must be one of {', '.join(_PROVIDERS)}")
+        chain.append((provider, model))
+    if len(chain) > 3:
+        raise ValueError("at most 3 fallback models")
+    return tuple(chain)
+
+
 class OperatorSettings(BaseSettings):
     """Behaviour of the operator process."""
 
@@ -239,6 +262,19 @@ class OperatorSettings(BaseSettings):
         "neither the TaskRun nor the Task names one.",
     )
     prices_file: Path | None = Field(default=None, description="YAML overriding the price table.")
+    models_file: Path | None = Field(
+        default=None, description="YAML overriding the model table (context window, tools)."
+    )
+    model_fallbacks: str = Field(
+        default="",
+        description="Default fallback chain, PROVIDER/MODEL separated by commas, e.g. "
+        "ollama/llama3.1,gemini/gemini-2.0-flash; used when a run's model names none.",
+    )
+    model_fallback_cooldown_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="After a failover, seconds before a run tries its primary model again.",
+    )
     inventory_metadata_file: Path | None = Field(default=None, description="Static metadata YAML.")
     inventory_refresh_seconds: int = Field(
         default=60, ge=5, description="Inventory refresh period."
@@ -263,6 +299,18 @@ class OperatorSettings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", validation_alias="LOG_LEVEL"
     )
+
+    @field_validator("model_fallbacks")
+    @classmethod
+    def _chain(cls, value: str) -> str:
+        parse_model_chain(value)  # a malformed chain stops the start with one line
+        return value
+
+    @property
+    def fallback_chain(self) -> tuple[tuple[Provider, str], ...]:
+        """``MC_MODEL_FALLBACKS`` as (provider, model) pairs, in order."""
+        return parse_model_chain(self.model_fallbacks)
+
     log_format: Literal["text", "json"] = Field(
         default="text",
         validation_alias="LOG_FORMAT",

@@ -168,3 +168,49 @@ def test_a_diagnosis_through_a_cloud_provider_is_priced(
     assert json.loads(scene.kubectl("get", "taskrun", "cloud-1", "-o", "json"))["status"][
         "completionTime"
     ]
+
+
+def test_a_rate_limited_gemini_fails_over_to_anthropic_and_status_splits_the_usage(
+    scene: Scene, gemini: FakeGemini, anthropic: FakeAnthropic
+) -> None:
+    ns = scene.namespace
+    scene.apply(pod("db-0"))
+    gemini.call(("list_k8s_pods", {"namespace": ns}), prompt_tokens=1000)
+
+    def storm_after_the_first_answer(request: object) -> None:
+        gemini.after_request = None
+        gemini.rate_limit_storm("1s")
+
+    gemini.after_request = storm_after_the_first_answer
+    anthropic.say("db-0 is Pending.", input_tokens=1200, output_tokens=40)
+    manifest = task("chain", tools=["list_k8s_pods"], prompt="How are the pods?")
+    manifest["spec"]["model"] = {
+        "provider": "gemini",
+        "name": "gemini-2.0-flash",
+        "fallbacks": [{"provider": "anthropic", "name": "claude-sonnet-4-6"}],
+    }
+    try:
+        scene.apply(manifest, taskrun("chain-1", task_name="chain"))
+        scene.wait("chain-1", timeout=120)
+    finally:
+        gemini.rate_limit_storm(None)
+
+    status = scene.get("taskrun", "chain-1")["status"]
+    assert status["result"]["summary"] == "db-0 is Pending."
+    assert status["resolved"]["chain"] == [
+        {"provider": "gemini", "model": "gemini-2.0-flash"},
+        {"provider": "anthropic", "model": "claude-sonnet-4-6"},
+    ]
+    by_model = {(m["provider"], m["requests"], m["promptTokens"]): m["costUSD"]
+                for m in status["usage"]["byModel"]}  # fmt: skip
+    gemini_cost = (1000 * Decimal("0.10") + 5 * Decimal("0.40")) / 1_000_000
+    claude_cost = (1200 * Decimal(3) + 40 * Decimal(15)) / 1_000_000
+    assert {key: Decimal(value) for key, value in by_model.items()} == {
+        ("gemini", 1, 1000): gemini_cost,
+        ("anthropic", 1, 1200): claude_cost,
+    }
+    assert Decimal(status["usage"]["costUSD"]) == gemini_cost + claude_cost
+    [switch] = [e for e in scene.events("chain-1") if e[1] == "ModelFallback"]
+    assert switch[0] == "Warning"
+    assert "gemini/gemini-2.0-flash failed (RateLimited:" in switch[2]
+    assert "switched to anthropic/claude-sonnet-4-6" in switch[2]

@@ -10,6 +10,8 @@ import psycopg
 import pytest
 
 from tests.e2e.harness import Scene, task, taskrun
+from tests.fixtures.ollama import ScriptedModelFactory
+from tests.support.scripted_model import say
 
 pytestmark = [pytest.mark.controlplane, pytest.mark.postgres, pytest.mark.ollama]
 
@@ -68,6 +70,36 @@ def test_a_run_of_a_task_that_is_not_ready_carries_the_tasks_reason(scene: Scene
     assert (shown["reason"], shown["observedGeneration"]) == ("UnknownTool", 1)
 
 
+def test_a_task_whose_model_cannot_call_tools_or_is_not_pulled_is_not_ready_runs_fail_fast(
+    scene: Scene, scripted_model: ScriptedModelFactory
+) -> None:
+    talker = scripted_model(turns=[say("I only talk.")], tools=False)  # Ollama: no "tools"
+    scene.apply(
+        task("talker", model=talker),
+        taskrun("talker-1", task_name="talker"),
+        task("absent", model="never-pulled-here"),
+        taskrun("absent-1", task_name="absent"),
+    )
+
+    talked = ended(scene, "talker-1")
+    absent = ended(scene, "absent-1")
+
+    assert talked["reason"] == absent["reason"] == "InvalidTask"
+    assert talked["message"] == (
+        f"Task {scene.namespace}/talker is not Ready (ModelCannotCallTools): ollama model "
+        f"{talker} cannot call tools (its server does not report the tools capability), and "
+        "every Task needs tools: choose a model that supports tool calling, e.g. llama3.1 or qwen3"
+    )
+    assert absent["message"].startswith(
+        f"Task {scene.namespace}/absent is not Ready (ModelNotPulled): ollama model "
+        "never-pulled-here is not pulled on the Ollama server: run `ollama pull never-pulled-here`"
+    )
+    assert llm_requests_of(scene, "talker-1") == llm_requests_of(scene, "absent-1") == 0
+    for name, reason in (("talker", "ModelCannotCallTools"), ("absent", "ModelNotPulled")):
+        scene.kubectl("wait", "--for=condition=Ready=false", "--timeout=30s", f"task/{name}")
+        assert scene.get("task", name)["status"]["conditions"][0]["reason"] == reason
+
+
 def test_a_missing_param_is_invalid_params_naming_it(scene: Scene) -> None:
     scene.apply(
         task(
@@ -98,3 +130,27 @@ def test_an_unconfigured_provider_is_provider_error_naming_the_setting(scene: Sc
     described = scene.describe("taskrun", "cloudy-1")
     assert "ProviderError" in described
     assert "GEMINI_API_KEY" in described
+
+
+def test_an_unconfigured_fallback_provider_is_provider_error_naming_the_setting(
+    scene: Scene,
+) -> None:
+    backed = task("backed")
+    backed["spec"]["model"] = {
+        "provider": "ollama",
+        "name": "llama3.1",
+        "fallbacks": [{"provider": "anthropic", "name": "claude-haiku-4-5"}],
+    }
+    scene.apply(backed, taskrun("backed-1", task_name="backed"))
+
+    outcome = ended(scene, "backed-1")
+
+    assert outcome == {
+        "reason": "ProviderError",
+        "message": "the fallback provider anthropic is not configured: set ANTHROPIC_API_KEY",
+    }
+    assert llm_requests_of(scene, "backed-1") == 0
+    scene.kubectl("wait", "--for=condition=Ready=false", "--timeout=30s", "task/backed")
+    assert scene.get("task", "backed")["status"]["conditions"][0]["reason"] == (
+        "ProviderUnavailable"
+    )

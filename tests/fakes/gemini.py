@@ -8,7 +8,8 @@ calls of the turn before them (by name, and id when given), and that thought sig
 fake issued come back with their calls. Errors use Google's JSON error format
 (``{"error": {"code", "message", "status", "details"}}``, ``Content-Type: application/json``);
 :meth:`FakeGemini.invalid_argument`, :meth:`FakeGemini.permission_denied` and
-:meth:`FakeGemini.rate_limited` script the others. Answers are scripted with
+:meth:`FakeGemini.rate_limited` script the others; :meth:`FakeGemini.rate_limit_storm` answers
+every request 429 until it is over. Answers are scripted with
 :meth:`FakeGemini.say` and :meth:`FakeGemini.call` (default: the text ``OK``).
 """
 
@@ -62,6 +63,8 @@ class FakeGemini(FakeServer):
         self._turns: deque[dict[str, Any]] = deque()
         self._turns_lock = threading.Lock()
         self._ids = itertools.count(1)
+        #: While set, every generateContent is answered 429 with this RetryInfo delay.
+        self.storm_retry_delay: str | None = None
         self.route("POST", r"/v1beta/models/(?P<model>[^/:]+):generateContent", self._generate)
         self.route("GET", r"/v1beta/models/(?P<model>[^/:]+)", self._model)
 
@@ -98,6 +101,10 @@ class FakeGemini(FakeServer):
                 self.issued_signatures[call.get("id", name)] = part["thoughtSignature"]
             parts.append(part)
         self._queue(parts, prompt_tokens, completion_tokens, "STOP")
+
+    def rate_limit_storm(self, retry_delay: str | None = "30s") -> None:
+        """Answer every generateContent 429 (the free tier's quota spent) until called with None."""
+        self.storm_retry_delay = retry_delay
 
     def fail(self, reply: Reply, *, times: int = 1) -> None:
         """Answer the next ``times`` generateContent requests with ``reply``."""
@@ -225,6 +232,8 @@ class FakeGemini(FakeServer):
         )
 
     def _generate(self, request: RecordedRequest, match: Any) -> Reply:
+        if self.storm_retry_delay is not None:
+            return self.rate_limited(self.storm_retry_delay)
         try:
             model = self._check_key_and_model(request, match["model"])
             body = request.json()

@@ -1,4 +1,4 @@
-"""A fake Ollama server: ``/api/chat`` (JSON or NDJSON streaming), ``/api/tags``, ``/api/version``.
+"""A fake Ollama server: ``/api/chat`` (JSON or NDJSON streaming), ``/api/tags``, ``/api/show``.
 
 It checks requests the way Ollama does (a model is required and must be pulled, roles are
 known, tools are function schemas) and, stricter than Ollama, that every ``tool`` message
@@ -11,7 +11,10 @@ text in pieces, the tool calls in a chunk of their own, then a final chunk with 
 Tool calls come in the newer servers' shape (``id``, and ``function.index``) or, with
 ``tool_call_ids=False``, in the older one (neither). The model's answers are scripted with
 :meth:`FakeOllama.say` and :meth:`FakeOllama.call` (default: the text ``OK``); errors are
-queued with :meth:`FakeOllama.fail` in Ollama's ``{"error": "..."}`` format.
+queued with :meth:`FakeOllama.fail` in Ollama's ``{"error": "..."}`` format. ``/api/show``
+reports each model's capabilities: a model in ``without_tools`` lacks ``tools`` and a chat
+offering it tools is refused with a 400, as Ollama does. A switched-off server is
+:meth:`~tests.fakes.server.FakeServer.go_down` (connections refused).
 """
 
 from __future__ import annotations
@@ -47,9 +50,14 @@ class FakeOllama(FakeServer):
         models: Iterable[str] = ("llama3.1",),
         version: str = "0.12.6",
         tool_call_ids: bool = True,
+        without_tools: Iterable[str] = (),
+        num_ctx: int | None = None,
     ) -> None:
         super().__init__()
-        self.models = {name if ":" in name else f"{name}:latest" for name in models}
+        self.models = {_tagged(name) for name in models} | {_tagged(n) for n in without_tools}
+        #: Pulled models whose template has no tools section (no ``tools`` capability).
+        self.without_tools = {_tagged(name) for name in without_tools}
+        self.num_ctx = num_ctx  # the models' num_ctx parameter, as /api/show reports it
         self.version = version
         self.tool_call_ids = tool_call_ids  # newer servers give calls an id and an index
         self._turns: deque[dict[str, Any]] = deque()
@@ -59,6 +67,7 @@ class FakeOllama(FakeServer):
         self.route("POST", r"/api/chat", self._chat)
         self.route("GET", r"/api/tags", self._tags)
         self.route("GET", r"/api/version", self._version)
+        self.route("POST", r"/api/show", self._show)
 
     # -- script ------------------------------------------------------------------------------
 
@@ -149,6 +158,25 @@ class FakeOllama(FakeServer):
         ]
         return Reply(200, {"models": models})
 
+    def _show(self, request: RecordedRequest, match: Any) -> Reply:
+        body = _json_object(request.body)
+        name = str(body.get("model") or body.get("name") or "")
+        if _tagged(name) not in self.models:
+            return self.error(404, f"model '{name}' not found")
+        capabilities = ["completion"] + ([] if _tagged(name) in self.without_tools else ["tools"])
+        return Reply(
+            200,
+            {
+                "modelfile": f"FROM {name}",
+                "parameters": "" if self.num_ctx is None else f"num_ctx {self.num_ctx}",
+                "template": "{{ .Prompt }}",
+                "details": {"format": "gguf", "family": "llama", "parameter_size": "8.0B"},
+                "model_info": {"general.architecture": "llama", "llama.context_length": 131072},
+                "capabilities": capabilities,
+                "modified_at": "2025-01-01T00:00:00Z",
+            },
+        )
+
     def _chat(self, request: RecordedRequest, match: Any) -> Reply:
         try:
             body = _json_object(request.body)
@@ -221,6 +249,8 @@ class FakeOllama(FakeServer):
             raise _Invalid("model is required")
         if (model if ":" in model else f"{model}:latest") not in self.models:
             raise _Invalid(f'model "{model}" not found, try pulling it first', status=404)
+        if body.get("tools") and _tagged(model) in self.without_tools:
+            raise _Invalid(f"registry.ollama.ai/library/{model} does not support tools")
         if not isinstance(body.get("stream", True), bool):
             raise _Invalid("json: cannot unmarshal into Go struct field ChatRequest.stream")
         messages = body.get("messages")
@@ -243,6 +273,10 @@ class FakeOllama(FakeServer):
         for tool in body.get("tools") or []:
             _check_tool(tool)
         return str(model)
+
+
+def _tagged(name: str) -> str:
+    return name if ":" in name else f"{name}:latest"
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:

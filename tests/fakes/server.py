@@ -90,19 +90,29 @@ class FakeServer:
 
     def __init__(self, *, certfile: Path | None = None, keyfile: Path | None = None) -> None:
         self.requests: list[RecordedRequest] = []
+        #: Called with each request once its reply is chosen (to stage a change between two
+        #: requests, e.g. an outage that starts right after an answer).
+        self.after_request: Callable[[RecordedRequest], None] | None = None
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self._script: list[tuple[str, re.Pattern[str], deque[Reply]]] = []
         self._lock = threading.Lock()
         # Open keep-alive connections: stop() closes them too, so a stopped server is down.
         self._connections: set[socket.socket] = set()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._httpd.daemon_threads = True
+        self._tls_files = (certfile, keyfile)
         self.tls = certfile is not None
+        self._httpd = self._listen(0)
+        self._thread: threading.Thread | None = None
+        self._port_while_down = 0
+
+    def _listen(self, port: int) -> ThreadingHTTPServer:
+        httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
+        httpd.daemon_threads = True
+        certfile, keyfile = self._tls_files
         if certfile is not None:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(certfile, keyfile)
-            self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
-        self._thread: threading.Thread | None = None
+            httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+        return httpd
 
     # -- configuration ---------------------------------------------------------------------
 
@@ -138,6 +148,9 @@ class FakeServer:
         return self
 
     def stop(self) -> None:
+        if self._thread is None:  # never started, or already down
+            self._httpd.server_close()
+            return
         self._httpd.shutdown()
         self._httpd.server_close()
         with self._lock:
@@ -145,8 +158,18 @@ class FakeServer:
         for connection in open_connections:
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._thread.join(timeout=5)
+        self._thread = None
+
+    def go_down(self) -> None:
+        """Stop listening, as a server that was switched off: connections are refused."""
+        self._port_while_down = self.port
+        self.stop()
+
+    def come_back(self) -> None:
+        """Listen again on the same port (after :meth:`go_down`)."""
+        self._httpd = self._listen(self._port_while_down)
+        self.start()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -157,6 +180,13 @@ class FakeServer:
     # -- dispatch --------------------------------------------------------------------------
 
     def _dispatch(self, request: RecordedRequest) -> Reply:
+        reply = self._choose(request)
+        hook = self.after_request
+        if hook is not None:
+            hook(request)
+        return reply
+
+    def _choose(self, request: RecordedRequest) -> Reply:
         with self._lock:
             self.requests.append(request)
             for method, pattern, queue in self._script:

@@ -10,6 +10,7 @@ from mission_control.agent.ports import RunControl
 from mission_control.agent.record import RunRecorder
 from mission_control.agent.request import AgentServices, RunRequest
 from mission_control.agent.status import RunStatus
+from mission_control.llm.chain import FallbackChain
 from mission_control.llm.provider import ChatProvider
 from mission_control.runs.policy import RunScope
 from mission_control.runs.status import RunReason
@@ -71,8 +72,10 @@ class RunContext:
     control: RunControl
     recorder: RunRecorder
     status: RunStatus
+    #: The primary model; ``chain`` holds it first, then its fallbacks.
     client: ChatProvider
     model: str
+    chain: FallbackChain
     tools: ToolContext
     offered: dict[str, Tool[Any]]
     scope: RunScope

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from mission_control.agent.ports import ProviderSource
+from mission_control.llm.catalog import ModelCatalog
+from mission_control.llm.chain import DEFAULT_COOLDOWN_SECONDS
+from mission_control.llm.models import load_model_table
 from mission_control.llm.pricing import PriceTable
 from mission_control.resources.task import TaskSpec
 from mission_control.resources.taskrun import TaskRunSpec
@@ -20,6 +23,7 @@ from mission_control.resources.toolpolicy import Approver
 from mission_control.runs.policy import ClusterPolicy
 from mission_control.runs.resolve import DEFAULT_SERVICE_ACCOUNT, RunPolicy
 from mission_control.runs.status import RunReason, StepCounts
+from mission_control.settings import Provider
 from mission_control.store import Store
 from mission_control.telemetry import OperatorMetrics, RunTracing
 from mission_control.tools import ToolContext, ToolRegistry
@@ -79,7 +83,9 @@ class AgentServices:
 
     ``tools`` is the base tool context; the loop sets the identity to impersonate per run.
     ``metrics`` is where the loop counts runs, tokens, tool calls and journal writes;
-    ``tracing`` traces them (disabled unless configured).
+    ``tracing`` traces them (disabled unless configured). ``catalog`` describes models (context
+    window, tools); ``fallbacks`` is the operator's default chain (``MC_MODEL_FALLBACKS``), used
+    when the run's model names no fallbacks of its own.
     """
 
     providers: ProviderSource
@@ -91,6 +97,11 @@ class AgentServices:
     clock: Callable[[], dt.datetime] = utc_now
     metrics: OperatorMetrics = field(default_factory=OperatorMetrics)
     tracing: RunTracing = field(default_factory=RunTracing)
+    catalog: ModelCatalog = field(
+        default_factory=lambda: ModelCatalog(table=load_model_table(None))
+    )
+    fallbacks: tuple[tuple[Provider, str], ...] = ()
+    fallback_cooldown_seconds: float = DEFAULT_COOLDOWN_SECONDS
 
 
 @dataclass(frozen=True, kw_only=True)

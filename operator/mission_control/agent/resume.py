@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import partial
 
 from mission_control.agent.calls import record_id
 from mission_control.agent.context import RunContext, RunEnded
+from mission_control.agent.status import Counters, ModelTally
 from mission_control.llm.messages import (
     AssistantMessage,
     Message,
@@ -48,6 +50,19 @@ class Resumed:
     all_calls: tuple[ToolCall, ...]
 
 
+def _tally_by_model(counters: Counters, events: Sequence[JournalEvent]) -> None:
+    """The per-model breakdown again, from the answers the journal recorded."""
+    for event in events:
+        link = event.payload.get("chainModel") if event.type == "llm.response" else None
+        if not isinstance(link, list) or len(link) != 2:
+            continue  # recorded before the chain existed: in the totals only
+        tally = counters.by_model.setdefault((str(link[0]), str(link[1])), ModelTally())
+        tally.requests += 1
+        tally.prompt_tokens += int(event.payload.get("promptTokens") or 0)
+        tally.completion_tokens += int(event.payload.get("completionTokens") or 0)
+        tally.cost_usd += Decimal(str(event.payload.get("costUSD") or 0))
+
+
 async def resume(ctx: RunContext) -> Resumed | None:
     """The run's state from its journal; None for a run that has not started yet.
 
@@ -66,6 +81,7 @@ async def resume(ctx: RunContext) -> Resumed | None:
     counters.completion_tokens = usage.completion_tokens
     counters.cost_usd = usage.cost_usd
     counters.invalid_calls = sum(1 for event in events if event.type == "run.nudge")
+    _tally_by_model(counters, events)
     answers = [m for m in messages if isinstance(m, AssistantMessage)]
     counters.tool_calls = sum(len(answer.tool_calls) for answer in answers)
     _raise_if_finished(events)

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from mission_control.agent.calls import handle_calls
+from mission_control.agent.chain import build_chain, describe_chain
 from mission_control.agent.context import RunClock, RunContext, RunEnded
 from mission_control.agent.ports import RunControl, RunReporter
 from mission_control.agent.record import RunRecorder
@@ -22,7 +23,6 @@ from mission_control.agent.resume import Resumed, resume
 from mission_control.agent.snapshot import resolved_spec, resolved_status, run_snapshot
 from mission_control.agent.status import RunStatus
 from mission_control.agent.step import ask_model
-from mission_control.llm.errors import ProviderError
 from mission_control.llm.messages import Message, SystemMessage, UserMessage
 from mission_control.runs.limits import EffectiveLimits, LimitExceeded, Spent, check, effective
 from mission_control.runs.params import InvalidParams, substitute
@@ -153,11 +153,8 @@ def _context(
     status: RunStatus,
     task_label: str,
 ) -> RunContext:
-    provider_name, model_name = model_choice(run=request.spec, task=request.task)
-    try:
-        client = services.providers.get(provider_name)
-    except ProviderError as exc:
-        raise RunEnded("ProviderError", str(exc)) from exc
+    chain = build_chain(request, providers=services.providers, services=services)
+    primary = chain.primary
     identity = impersonated_user(
         namespace=request.namespace, service_account_name=request.service_account
     )
@@ -175,8 +172,9 @@ def _context(
         control=control,
         recorder=recorder,
         status=status,
-        client=client,
-        model=model_name or client.default_model,
+        client=primary.client,
+        model=primary.model,
+        chain=chain,
         tools=tools,
         offered=offered,
         scope=RunScope(
@@ -217,6 +215,7 @@ def _first_messages(ctx: RunContext) -> list[Message]:
 async def _steps(ctx: RunContext) -> str:
     request = ctx.request
     limits = effective(request.task.limits, request.policy.budgets)
+    await describe_chain(ctx.chain, request=ctx.request, services=ctx.services)
     resumed = await resume(ctx)
     if resumed is None:
         messages = await _start(ctx)

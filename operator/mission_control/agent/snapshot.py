@@ -50,6 +50,9 @@ def resolved_status(ctx: RunContext) -> dict[str, Any]:
         "tools": list(ctx.offered),
         "policy": policy.decision.name,
         "policyGeneration": policy.generation,
+        "chain": [
+            {"provider": link.provider, "model": link.model[:200]} for link in ctx.chain.links
+        ],
     }
 
 

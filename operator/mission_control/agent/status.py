@@ -25,10 +25,30 @@ from mission_control.runs.status import (
     truncate_utf8,
 )
 
-__all__ = ["EVENT_MESSAGE_MAX_BYTES", "Counters", "RunStatus"]
+__all__ = ["EVENT_MESSAGE_MAX_BYTES", "Counters", "ModelTally", "RunStatus"]
 
 #: Event messages are kept short: ``kubectl describe`` shows them on one line each.
 EVENT_MESSAGE_MAX_BYTES = 1024
+
+
+@dataclass
+class ModelTally:
+    """What one model of the chain answered: requests, tokens, cost at its own price."""
+
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: Decimal = Decimal(0)
+
+    def to_status(self, *, provider: str, model: str) -> dict[str, Any]:
+        return {
+            "provider": provider,
+            "model": model[:200],
+            "requests": self.requests,
+            "promptTokens": self.prompt_tokens,
+            "completionTokens": self.completion_tokens,
+            "costUSD": format(self.cost_usd, "f"),
+        }
 
 
 @dataclass
@@ -42,6 +62,27 @@ class Counters:
     cost_usd: Decimal = Decimal(0)
     #: Calls the model got wrong (unknown tool, bad arguments, over the per-step bound).
     invalid_calls: int = 0
+    #: Per model of the chain (provider, model), so at most the chain's length.
+    by_model: dict[tuple[str, str], ModelTally] = field(default_factory=dict)
+
+    def add_usage(
+        self, *, link: tuple[str, str], prompt_tokens: int, completion_tokens: int, cost: Decimal
+    ) -> None:
+        """Count one answered request of the chain's model ``link`` in the totals and by model."""
+        self.prompt_tokens += prompt_tokens
+        self.completion_tokens += completion_tokens
+        self.cost_usd += cost
+        tally = self.by_model.setdefault(link, ModelTally())
+        tally.requests += 1
+        tally.prompt_tokens += prompt_tokens
+        tally.completion_tokens += completion_tokens
+        tally.cost_usd += cost
+
+    def by_model_status(self) -> list[dict[str, Any]]:
+        return [
+            tally.to_status(provider=provider, model=model)
+            for (provider, model), tally in self.by_model.items()
+        ]
 
     @property
     def tokens(self) -> int:
@@ -93,6 +134,8 @@ class RunStatus:
             summary=summary,
             completion_time=now if done else None,
         )
+        if self.counters.by_model:
+            patch["usage"]["byModel"] = self.counters.by_model_status()
         if self.applied:
             patch["approvals"] = list(self.applied)
         patch.update(extra or {})

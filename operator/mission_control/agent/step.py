@@ -1,4 +1,10 @@
-"""One LLM request of a run: recorded before it is sent, its answer and usage after."""
+"""One LLM request of a run: recorded before it is sent, its answer and usage after.
+
+The request goes to the run's fallback chain (:mod:`mission_control.llm.chain`): the model
+the chain stands on, then, on an outage, the next one, each attempt recorded with its own
+model, the conversation translated for its provider and fitted to its context window
+(:mod:`mission_control.llm.window`).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,19 @@ import asyncio
 import time
 from collections.abc import Sequence
 from functools import partial
+from typing import Any
 
 from mission_control.agent.context import RunContext, RunEnded
+from mission_control.llm.chain import ModelLink, Switch, translate_for
 from mission_control.llm.errors import ProviderError
 from mission_control.llm.messages import LLMResponse, Message, ToolDefinition, dump_messages
+from mission_control.llm.window import fit_window
 from mission_control.store.records import UsageEntry
 
-__all__ = ["ask_model", "tool_definitions"]
+__all__ = ["RESERVED_ANSWER_TOKENS", "ask_model", "tool_definitions"]
+
+#: Tokens of a model's context window left free for its answer when the conversation is fitted.
+RESERVED_ANSWER_TOKENS = 1024
 
 
 def tool_definitions(ctx: RunContext) -> list[ToolDefinition]:
@@ -24,41 +36,130 @@ def tool_definitions(ctx: RunContext) -> list[ToolDefinition]:
 
 
 async def ask_model(ctx: RunContext, *, step: int, messages: Sequence[Message]) -> LLMResponse:
-    """Send the conversation; journal the request first and the answer, usage and cost after."""
+    """Send the conversation to the chain's current model, failing over on outages.
+
+    Each attempt is journaled before it is sent, with the model it goes to; the answer, usage
+    and cost after, with the model that answered. A failover is journaled (``llm.fallback``)
+    and told in an Event (``ModelFallback``).
+    """
+    chain = ctx.chain
+    was = chain.active
+    index = chain.begin_step()
+    if was and not index:
+        await ctx.recorder.journal(
+            "llm.primary_again",
+            event_id=f"llm.primary_again:{step}{ctx.attempt}",
+            payload={"step": step, "model": chain.primary.label, "after": chain.links[was].label},
+        )
+    deadline = time.monotonic() + ctx.services.limits.request_timeout_seconds
+    if ctx.clock.deadline is not None:
+        deadline = min(deadline, ctx.clock.deadline)
+    tried = 0
+    while True:
+        link = chain.links[index]
+        suffix = f"{ctx.attempt}.f{tried}" if tried else ctx.attempt
+        try:
+            response = await _ask_link(
+                ctx,
+                step=step,
+                suffix=suffix,
+                link=link,
+                messages=messages,
+                deadline=chain.deadline_for(index, deadline),
+            )
+        except ProviderError as exc:
+            switch = chain.failover(index=index, error=exc, messages=messages)
+            ctx.check_deadline()
+            if switch is None:
+                raise RunEnded(
+                    "ProviderError", f"{link.provider} model {link.model} failed: {exc}"
+                ) from exc
+            await _record_switch(ctx, step=step, suffix=suffix, switch=switch)
+            index, tried = switch.index, tried + 1
+            continue
+        chain.answered(index)
+        return response
+
+
+async def _record_switch(ctx: RunContext, *, step: int, suffix: str, switch: Switch) -> None:
+    await ctx.recorder.journal(
+        "llm.fallback",
+        event_id=f"llm.fallback:{step}{suffix}",
+        payload={
+            "step": step,
+            "from": switch.source.label,
+            "to": switch.target.label,
+            "reason": switch.reason,
+            "error": switch.error,
+            "skipped": list(switch.skipped),
+        },
+    )
+    ctx.services.metrics.llm_fallback(
+        source=switch.source.provider, target=switch.target.provider, reason=switch.reason
+    )
+    await ctx.status.event("ModelFallback", f"step {step}: {switch.describe()}", warning=True)
+
+
+async def _ask_link(
+    ctx: RunContext,
+    *,
+    step: int,
+    suffix: str,
+    link: ModelLink,
+    messages: Sequence[Message],
+    deadline: float | None,
+) -> LLMResponse:
+    """One attempt on one model of the chain, recorded before and after."""
     store, uid = ctx.services.store, ctx.request.uid
-    provider = ctx.client.name
+    provider, model = link.provider, link.model
     definitions = tool_definitions(ctx)
-    key = f"step-{step}{ctx.attempt}"
+    fitted = fit_window(
+        translate_for(messages, provider=provider),
+        tools=definitions,
+        window=link.info.context_window if link.info else None,
+        reserve=RESERVED_ANSWER_TOKENS,
+    )
+    sent = fitted.messages
+    key = f"step-{step}{suffix}"
     request_id = await ctx.recorder.durably(
         lambda: store.llm.record_request(
             run_uid=uid,
             key=key,
             step=step,
             provider=provider,
-            model=ctx.model,
-            messages=dump_messages(messages),
+            model=model,
+            messages=dump_messages(sent),
             tools=[definition.model_dump(mode="json") for definition in definitions],
         )
     )
+    payload: dict[str, Any] = {
+        "step": step,
+        "provider": provider,
+        "model": model,
+        "requestId": request_id,
+    }
+    if fitted.shortened:
+        payload["shortenedToolOutputs"] = fitted.shortened
+        payload["estimatedTokens"] = fitted.estimate
+        payload["contextWindow"] = link.info.context_window if link.info else None
     await ctx.recorder.journal(
-        "llm.request",
-        event_id=f"llm.request:{step}{ctx.attempt}",
-        payload={"step": step, "provider": provider, "model": ctx.model, "requestId": request_id},
+        "llm.request", event_id=f"llm.request:{step}{suffix}", payload=payload
     )
-    deadline = time.monotonic() + ctx.services.limits.request_timeout_seconds
-    if ctx.clock.deadline is not None:
-        deadline = min(deadline, ctx.clock.deadline)
     started = time.monotonic()
     tracing = ctx.services.tracing
     try:
         with tracing.chat(
             provider=provider,
-            model=ctx.model,
-            messages=dump_messages(messages) if tracing.content else None,
+            model=model,
+            messages=dump_messages(sent) if tracing.content else None,
         ) as span:
             try:
                 response = await _complete_unless_cancelled(
-                    ctx, messages=messages, definitions=definitions, deadline=deadline
+                    ctx,
+                    link=link,
+                    messages=sent,
+                    definitions=definitions,
+                    deadline=deadline,
                 )
             except ProviderError as exc:
                 tracing.failed(span, error_type=type(exc).__name__, message=str(exc))
@@ -94,26 +195,28 @@ async def ask_model(ctx: RunContext, *, step: int, messages: Sequence[Message]) 
         await ctx.recorder.durably(failed)
         await ctx.recorder.journal(
             "llm.error",
-            event_id=f"llm.error:{step}{ctx.attempt}",
-            payload={"step": step, "error": str(exc)},
+            event_id=f"llm.error:{step}{suffix}",
+            payload={"step": step, "provider": provider, "model": model, "error": str(exc)},
         )
-        ctx.check_deadline()
-        raise RunEnded("ProviderError", f"{provider} model {ctx.model} failed: {exc}") from exc
-    await _record_answer(ctx, step=step, key=key, request_id=request_id, response=response)
+        raise
+    await _record_answer(
+        ctx, step=step, key=key, suffix=suffix, link=link, request_id=request_id, response=response
+    )
     return response
 
 
 async def _complete_unless_cancelled(
     ctx: RunContext,
     *,
+    link: ModelLink,
     messages: Sequence[Message],
     definitions: Sequence[ToolDefinition],
-    deadline: float,
+    deadline: float | None,
 ) -> LLMResponse:
     """The model's answer; a cancellation of the run abandons the request in flight."""
     answer = asyncio.ensure_future(
-        ctx.client.complete(
-            messages=messages, tools=definitions, model=ctx.model, deadline=deadline
+        link.client.complete(
+            messages=messages, tools=definitions, model=link.model, deadline=deadline
         )
     )
     cancelled = asyncio.ensure_future(ctx.until_cancelled())
@@ -131,7 +234,14 @@ async def _complete_unless_cancelled(
 
 
 async def _record_answer(
-    ctx: RunContext, *, step: int, key: str, request_id: int, response: LLMResponse
+    ctx: RunContext,
+    *,
+    step: int,
+    key: str,
+    suffix: str,
+    link: ModelLink,
+    request_id: int,
+    response: LLMResponse,
 ) -> None:
     store, uid = ctx.services.store, ctx.request.uid
     usage = response.usage
@@ -165,10 +275,13 @@ async def _record_answer(
     )
     await ctx.recorder.journal(
         "llm.response",
-        event_id=f"llm.response:{step}{ctx.attempt}",
+        event_id=f"llm.response:{step}{suffix}",
         payload={
             "step": step,
             "requestId": request_id,
+            "provider": response.provider,
+            "model": response.model,
+            "chainModel": [link.provider, link.model],
             "finishReason": response.finish_reason.value,
             "promptTokens": usage.prompt_tokens,
             "completionTokens": usage.completion_tokens,
@@ -187,6 +300,9 @@ async def _record_answer(
     )
     counters = ctx.status.counters
     counters.steps = step
-    counters.prompt_tokens += usage.prompt_tokens
-    counters.completion_tokens += usage.completion_tokens
-    counters.cost_usd += cost.usd
+    counters.add_usage(
+        link=(link.provider, link.model),
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        cost=cost.usd,
+    )

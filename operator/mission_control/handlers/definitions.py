@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from mission_control.connectors.kubernetes.custom import Plural
 from mission_control.errors import MissionControlError
+from mission_control.handlers.models import chain_readiness
 from mission_control.handlers.services import OperatorServices
 from mission_control.resources.clustertoolpolicy import ClusterToolPolicySpec
 from mission_control.resources.common import Condition
@@ -95,6 +96,8 @@ class Definitions:
         verdict = task_readiness(
             spec, capabilities=self._services.capabilities, policy_found=policy_found
         )
+        if verdict.ready:
+            verdict = await chain_readiness(spec.model, services=self._services) or verdict
         await self._set_ready(raw, plural="tasks", verdict=verdict, generation=generation)
         await self._mirror_task(raw, generation=generation, reason=verdict.reason)
         return verdict

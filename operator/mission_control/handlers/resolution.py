@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from mission_control.agent import RunRequest
 from mission_control.errors import PermanentError
+from mission_control.handlers.models import chain_readiness
 from mission_control.handlers.services import OperatorServices
 from mission_control.resources.clustertoolpolicy import ClusterToolPolicy
 from mission_control.resources.task import TaskSpec
@@ -76,6 +77,8 @@ async def resolve_run(raw: Mapping[str, Any], *, services: OperatorServices) -> 
         capabilities=services.capabilities,
         policy_found=None if task.policy_ref is None else policy_raw is not None,
     )
+    if verdict.ready:
+        verdict = await chain_readiness(judged.model, services=services) or verdict
     if verdict.reason == "ProviderUnavailable":
         raise InvalidRun("ProviderError", verdict.message)
     if not verdict.ready:

@@ -27,7 +27,7 @@ from mission_control.llm.errors import (
     ProviderUnavailable,
     RateLimited,
 )
-from mission_control.llm.factory import Providers, build_providers
+from mission_control.llm.factory import Providers, build_catalog, build_providers
 from mission_control.llm.messages import (
     AssistantMessage,
     FinishReason,
@@ -72,6 +72,7 @@ __all__ = [
     "ToolResultMessage",
     "Usage",
     "UserMessage",
+    "build_catalog",
     "build_providers",
     "dump_messages",
     "load_messages",

@@ -71,6 +71,11 @@ class LLMClient:
     def default_model(self) -> str:
         return self._adapter.default_model
 
+    @property
+    def adapter(self) -> ChatProvider:
+        """The provider adapter behind the limiter and retries."""
+        return self._adapter
+
     async def complete(
         self,
         *,

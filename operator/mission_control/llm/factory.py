@@ -12,8 +12,11 @@ import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from mission_control.errors import ConfigError
+from mission_control.llm.catalog import Describe, ModelCatalog
 from mission_control.llm.client import Attempt, LLMClient
 from mission_control.llm.errors import ProviderNotConfigured
+from mission_control.llm.models import load_model_table
 from mission_control.llm.provider import ChatProvider, ProviderHealth
 from mission_control.llm.providers.anthropic import AnthropicProvider
 from mission_control.llm.providers.gemini import GeminiProvider
@@ -28,7 +31,7 @@ from mission_control.settings import (
     Settings,
 )
 
-__all__ = ["PROVIDER_NAMES", "Providers", "build_adapter", "build_providers"]
+__all__ = ["PROVIDER_NAMES", "Providers", "build_adapter", "build_catalog", "build_providers"]
 
 PROVIDER_NAMES: tuple[Provider, ...] = ("ollama", "gemini", "anthropic")
 #: The variable whose absence leaves each provider unconfigured.
@@ -141,3 +144,22 @@ def build_providers(
             on_attempt=on_attempt,
         )
     return Providers(clients=clients, default=settings.operator.default_provider)
+
+
+def build_catalog(settings: Settings, providers: Providers) -> ModelCatalog:
+    """The model catalog: Ollama's server describes its models, the table the others.
+
+    Checks the default fallback chain (``MC_MODEL_FALLBACKS``) names configured providers
+    only: a :class:`ConfigError` in one line otherwise.
+    """
+    for provider, model in settings.operator.fallback_chain:
+        if provider not in providers.clients:
+            raise ConfigError(
+                f"MC_MODEL_FALLBACKS: {provider}/{model} needs the {provider} provider, which "
+                f"is not configured: set {REQUIRED_SETTING[provider]} or remove it"
+            )
+    servers: dict[str, Describe] = {}
+    ollama = providers.clients.get("ollama")
+    if ollama is not None and isinstance(ollama.adapter, OllamaProvider):
+        servers["ollama"] = ollama.adapter.describe
+    return ModelCatalog(table=load_model_table(settings.operator.models_file), servers=servers)

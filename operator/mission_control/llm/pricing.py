@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -34,8 +34,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from mission_control.errors import ConfigError
 from mission_control.llm.messages import Usage
 
-__all__ = ["BUILTIN_PRICES", "Cost", "Price", "PriceTable", "load_price_table"]
+__all__ = [
+    "BUILTIN_PRICES",
+    "Cost",
+    "Price",
+    "PriceTable",
+    "UniqueKeyLoader",
+    "find_model",
+    "load_price_table",
+]
 
+T = TypeVar("T")
 PER_TOKENS = Decimal(1_000_000)
 #: Version suffixes: -001, -20250929, -latest, -preview, -exp, -preview-09-2025, -exp-02-05.
 _SUFFIX = re.compile(r"\d{3}|\d{8}|latest|(?:preview|exp)(?:-\d{2}-\d{2}|-\d{2}-\d{4}|-\d{4})?")
@@ -92,6 +101,18 @@ def _normalise(model: str) -> str:
     return model.strip().lower().removeprefix("models/")
 
 
+def find_model(models: Mapping[str, T], model: str) -> T | None:
+    """The entry of ``model`` in ``models`` (normalised names): exact, or name plus a version."""
+    name = _normalise(model)
+    if name in models:
+        return models[name]
+    for key, entry in sorted(models.items(), key=lambda item: -len(item[0])):
+        rest = name.removeprefix(key + "-")
+        if rest != name and _SUFFIX.fullmatch(rest):
+            return entry
+    return None
+
+
 class PriceTable:
     """Prices per provider and model, with the matching rules described above."""
 
@@ -103,15 +124,7 @@ class PriceTable:
 
     def price(self, *, provider: str, model: str) -> Price | None:
         """The price of ``model``, or None if the table has none."""
-        models = self._prices.get(provider, {})
-        name = _normalise(model)
-        if name in models:
-            return models[name]
-        for key, price in sorted(models.items(), key=lambda item: -len(item[0])):
-            rest = name.removeprefix(key + "-")
-            if rest != name and _SUFFIX.fullmatch(rest):
-                return price
-        return None
+        return find_model(self._prices.get(provider, {}), model)
 
     def cost(self, usage: Usage, *, provider: str, model: str) -> Cost:
         """What ``usage`` of ``model`` costs."""
@@ -131,7 +144,7 @@ class _PriceFile(BaseModel):
     anthropic: dict[str, Price] = Field(default_factory=dict)
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+class UniqueKeyLoader(yaml.SafeLoader):
     """A safe loader that refuses a key given twice (YAML would silently keep the last)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -152,7 +165,7 @@ def load_price_table(path: Path | None) -> PriceTable:
     if path is None:
         return PriceTable(merged)
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader) or {}
         overrides = _PriceFile.model_validate(data)
     except OSError as exc:
         raise ConfigError(f"MC_PRICES_FILE: cannot read {path}: {exc.strerror}") from None

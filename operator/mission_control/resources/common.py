@@ -16,6 +16,7 @@ __all__ = [
     "Condition",
     "ConditionStatus",
     "DnsSubdomain",
+    "FallbackModel",
     "KubernetesObject",
     "Metadata",
     "ModelRef",
@@ -102,11 +103,19 @@ class Condition(Resource):
     observed_generation: int | None = Field(default=None, ge=0)
 
 
-class ModelRef(Resource):
-    """Which LLM to use."""
+class FallbackModel(Resource):
+    """A model tried when the ones before it in the chain are out."""
 
     provider: ProviderName
     name: str | None = Field(default=None, min_length=1, max_length=200, pattern=patterns.NO_SPACE)
+
+
+class ModelRef(Resource):
+    """Which LLM to use, and which to fall back to on outages (in order)."""
+
+    provider: ProviderName
+    name: str | None = Field(default=None, min_length=1, max_length=200, pattern=patterns.NO_SPACE)
+    fallbacks: list[FallbackModel] = Field(default_factory=list, max_length=patterns.MAX_FALLBACKS)
 
 
 class Metadata(Resource):

@@ -24,6 +24,8 @@ from mission_control.resources.task import ParamName, TaskSpec
 __all__ = [
     "AppliedApproval",
     "Approval",
+    "ChainModel",
+    "ModelUsage",
     "PendingApproval",
     "ResolvedSpec",
     "RunResult",
@@ -109,6 +111,13 @@ class TaskRunSpec(Resource):
         return approvals
 
 
+class ChainModel(Resource):
+    """One model of the run's fallback chain."""
+
+    provider: str = Field(max_length=63)
+    model: str = Field(max_length=200)
+
+
 class ResolvedSpec(Resource):
     """What the run resolved at start (the full snapshot lives in the journal)."""
 
@@ -118,15 +127,28 @@ class ResolvedSpec(Resource):
     tools: list[Annotated[str, Field(max_length=63)]] = Field(default_factory=list, max_length=64)
     policy: str | None = Field(default=None, max_length=253)
     policy_generation: int | None = Field(default=None, ge=0)
+    chain: list[ChainModel] = Field(default_factory=list, max_length=patterns.MAX_FALLBACKS + 1)
+
+
+class ModelUsage(Resource):
+    """Tokens and cost of the requests one model of the chain answered."""
+
+    provider: str = Field(max_length=63)
+    model: str = Field(max_length=200)
+    requests: int = Field(default=0, ge=0)
+    prompt_tokens: int = Field(default=0, ge=0)
+    completion_tokens: int = Field(default=0, ge=0)
+    cost_usd: UsdTotal | None = Field(default=None, alias="costUSD")
 
 
 class UsageStatus(Resource):
-    """Tokens and cost so far."""
+    """Tokens and cost so far, in all and per model that answered."""
 
     prompt_tokens: int = Field(default=0, ge=0)
     completion_tokens: int = Field(default=0, ge=0)
     total_tokens: int = Field(default=0, ge=0)
     cost_usd: UsdTotal | None = Field(default=None, alias="costUSD")
+    by_model: list[ModelUsage] = Field(default_factory=list, max_length=patterns.MAX_FALLBACKS + 1)
 
 
 class PendingApproval(Resource):

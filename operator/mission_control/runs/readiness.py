@@ -4,8 +4,10 @@ A Task is Ready when every tool it lists is registered (``UnknownTool``) and can
 configured connectors (``ToolUnavailable``, naming the setting to add), its provider is
 configured (``ProviderUnavailable``, naming the setting), the ToolPolicy it names exists
 (``PolicyNotFound``), and every ``$(params.NAME)`` of its prompt names a declared param
-(``InvalidParams``). A ToolPolicy is Ready when every tool glob of its rules matches a
-registered tool (``UnknownTool``: a typo would otherwise make a rule silently match nothing).
+(``InvalidParams``); the handlers add what the model's server or table says of each model of
+the chain (``ModelCannotCallTools``, ``ModelNotPulled``). A ToolPolicy is Ready when every
+tool glob of its rules matches a registered tool (``UnknownTool``: a typo would otherwise make
+a rule silently match nothing).
 
 The same function judges a Task for its Ready condition and a run at its start, so a TaskRun
 created together with its Task fails with the same words the Task's condition shows.
@@ -39,6 +41,8 @@ ReadyReason = Literal[
     "ProviderUnavailable",
     "PolicyNotFound",
     "InvalidParams",
+    "ModelCannotCallTools",
+    "ModelNotPulled",
 ]
 
 

@@ -90,6 +90,12 @@ class OperatorMetrics:
             [*ns, "provider", "model"],
             registry=reg,
         )
+        self.llm_fallbacks = Counter(
+            "mission_control_llm_fallbacks",
+            "Failovers from one model of a run's chain to the next, by providers and reason.",
+            ["from_provider", "to_provider", "reason"],
+            registry=reg,
+        )
         self.tool_calls = Counter(
             "mission_control_tool_calls",
             "Tool calls the model asked for, by tool, risk, policy decision and outcome.",
@@ -210,6 +216,10 @@ class OperatorMetrics:
         tokens.labels(**ns, provider=provider, model=model, kind="input").inc(input_tokens)
         tokens.labels(**ns, provider=provider, model=model, kind="output").inc(output_tokens)
         self.llm_cost.labels(**ns, provider=provider, model=model).inc(float(cost_usd))
+
+    def llm_fallback(self, *, source: str, target: str, reason: str) -> None:
+        """A run's request failed over from provider ``source`` to ``target``."""
+        self.llm_fallbacks.labels(from_provider=source, to_provider=target, reason=reason).inc()
 
     # -- tools and the journal ----------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from mission_control.connectors.errors import ConnectorNotConfigured
 from mission_control.connectors.kubernetes.custom import MissionControlObjects
 from mission_control.errors import ConfigError
 from mission_control.handlers.services import OperatorServices
-from mission_control.llm import Providers, build_providers, load_price_table
+from mission_control.llm import Providers, build_catalog, build_providers, load_price_table
 from mission_control.llm.factory import PROVIDER_NAMES, REQUIRED_SETTING
 from mission_control.runs.readiness import Capabilities
 from mission_control.settings import Settings
@@ -85,6 +85,7 @@ async def operator_services(
         registry = default_registry()
         metrics = OperatorMetrics(namespace_label=settings.operator.metrics_namespace_label)
         providers = build_providers(settings, on_attempt=metrics.llm_attempt)
+        catalog = build_catalog(settings, providers)
         tracing = RunTracing.from_settings(
             settings.tracing, content=settings.operator.trace_content
         )
@@ -100,6 +101,9 @@ async def operator_services(
                     prices=prices,
                     metrics=metrics,
                     tracing=tracing,
+                    catalog=catalog,
+                    fallbacks=settings.operator.fallback_chain,
+                    fallback_cooldown_seconds=settings.operator.model_fallback_cooldown_seconds,
                 )
                 if settings.operator.metrics_port:
                     stop_metrics = serve_metrics(

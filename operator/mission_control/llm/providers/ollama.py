@@ -9,11 +9,7 @@ abandoned as a :class:`~mission_control.llm.errors.ProviderTimeout`, long before
 model is loaded and the prompt evaluated, so the stall limit must exceed that time. With
 ``stall_seconds=None`` one non-streamed request waits for the whole answer.
 
-Ollama's tool schema carries, per property, only ``type``, ``items``, ``description`` and
-``enum`` (the client library drops anything else). :func:`ollama_parameters` therefore
-lowers a JSON schema to that shape on purpose: ``$ref`` is inlined, ``Optional`` unions
-collapse to their type, and constraints (minimum, pattern, default, nested fields) are
-written into the description so the model still learns them.
+Tool schemas are lowered to what Ollama can carry (:mod:`.ollama_schema`).
 
 Tool call ids: newer servers send ``id`` (and ``function.index``), older ones neither, and the
 client library drops both either way; tool results are tied to calls by ``tool_name``. Each
@@ -28,7 +24,7 @@ import functools
 import hashlib
 import json
 import urllib.parse
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Sequence
 from typing import Any
 
 import httpx
@@ -58,24 +54,12 @@ from mission_control.llm.messages import (
     UserMessage,
     new_tool_call_id,
 )
+from mission_control.llm.models import ModelInfo
 from mission_control.llm.provider import ProviderHealth, call_provider, check_provider
+from mission_control.llm.providers.ollama_schema import ollama_parameters
 from mission_control.settings import Provider
 
 __all__ = ["OllamaProvider", "ollama_parameters", "to_ollama_messages"]
-
-_HINTS = {
-    "minimum": "minimum {}",
-    "maximum": "maximum {}",
-    "exclusiveMinimum": "greater than {}",
-    "exclusiveMaximum": "less than {}",
-    "minLength": "at least {} characters",
-    "maxLength": "at most {} characters",
-    "pattern": "matching {}",
-    "format": "format {}",
-    "minItems": "at least {} items",
-    "maxItems": "at most {} items",
-    "default": "default {}",
-}
 
 
 class OllamaProvider:
@@ -163,6 +147,41 @@ class OllamaProvider:
             provider="ollama",
             time_limit=min(self._timeout, 10.0),
             translate=functools.partial(self._translate, model=self._model),
+        )
+
+    async def describe(self, model: str) -> ModelInfo:
+        """What the server says of ``model`` (``/api/show``): pulled, tools, context window.
+
+        The context window is the one requests get: ``OLLAMA_NUM_CTX``, else the model's own
+        ``num_ctx`` parameter, else unknown (the server's default applies). Raises
+        :class:`~mission_control.llm.errors.ProviderError` when the server cannot answer.
+        """
+
+        async def show() -> ollama.ShowResponse | None:
+            try:
+                return await self._client.show(model)
+            except ollama.ResponseError as exc:
+                if exc.status_code == 404:
+                    return None
+                raise
+
+        shown, _ = await call_provider(
+            show,
+            provider="ollama",
+            time_limit=min(self._timeout, 10.0),
+            deadline=None,
+            translate=functools.partial(self._translate, model=model),
+        )
+        if shown is None:
+            return ModelInfo(provider="ollama", model=model, present=False)
+        window = self._options.get("num_ctx") or _num_ctx(shown.parameters or "")
+        return ModelInfo(
+            provider="ollama",
+            model=model,
+            present=True,
+            # Servers before 0.6.4 do not report capabilities: unknown, not "no tools".
+            tools=None if shown.capabilities is None else "tools" in shown.capabilities,
+            context_window=window,
         )
 
     async def aclose(self) -> None:
@@ -302,72 +321,13 @@ def _tool(tool: ToolDefinition) -> dict[str, Any]:
     }
 
 
-def ollama_parameters(schema: Mapping[str, Any]) -> dict[str, Any]:
-    """A JSON object schema lowered to what Ollama's tool format can carry."""
-    defs: Mapping[str, Any] = schema.get("$defs", {})
-    properties = {
-        name: _lower(_resolve(prop, defs), defs)
-        for name, prop in schema.get("properties", {}).items()
-    }
-    lowered: dict[str, Any] = {"type": "object", "properties": properties}
-    if schema.get("required"):
-        lowered["required"] = list(schema["required"])
-    return lowered
-
-
-def _resolve(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> dict[str, Any]:
-    """``schema`` with a top-level ``$ref`` into ``$defs`` replaced by its target."""
-    ref = schema.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/$defs/"):
-        target = dict(defs.get(ref.removeprefix("#/$defs/"), {}))
-        return {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
-    return dict(schema)
-
-
-def _inline(value: Any, defs: Mapping[str, Any]) -> Any:
-    """``value`` with every ``$ref`` inlined (for ``items``, which Ollama passes through)."""
-    if isinstance(value, Mapping):
-        resolved = _resolve(value, defs)
-        return {key: _inline(item, defs) for key, item in resolved.items()}
-    if isinstance(value, list):
-        return [_inline(item, defs) for item in value]
-    return value
-
-
-def _lower(prop: dict[str, Any], defs: Mapping[str, Any]) -> dict[str, Any]:
-    variants = prop.get("anyOf") or prop.get("oneOf")
-    if variants:
-        options = [_resolve(option, defs) for option in variants]
-        concrete = [option for option in options if option.get("type") != "null"]
-        rest = {key: value for key, value in prop.items() if key not in ("anyOf", "oneOf")}
-        if len(concrete) == 1:
-            prop = {**concrete[0], **rest}
-        else:
-            prop = {**rest, "type": [option.get("type", "string") for option in concrete]}
-    lowered: dict[str, Any] = {}
-    if "type" in prop:
-        lowered["type"] = prop["type"]
-    if "enum" in prop:
-        lowered["enum"] = list(prop["enum"])
-    elif "const" in prop:
-        lowered["enum"] = [prop["const"]]
-    if "items" in prop:
-        lowered["items"] = _inline(prop["items"], defs)
-    hints = [
-        template.format(json.dumps(prop[key])) for key, template in _HINTS.items() if key in prop
-    ]
-    if prop.get("type") == "object" and "properties" in prop:
-        fields = ", ".join(
-            f"{name} ({_resolve(sub, defs).get('type', 'any')})"
-            for name, sub in prop["properties"].items()
-        )
-        hints.append(f"an object with fields {fields}")
-    description = str(prop.get("description", ""))
-    if hints:
-        description = f"{description} ({'; '.join(hints)})".strip()
-    if description:
-        lowered["description"] = description
-    return lowered
+def _num_ctx(parameters: str) -> int | None:
+    """The ``num_ctx`` line of a model's parameters (``/api/show``), if any."""
+    for line in parameters.splitlines():
+        key, _, value = line.strip().partition(" ")
+        if key == "num_ctx" and value.strip().isdigit():
+            return int(value.strip())
+    return None
 
 
 def _response(reply: ollama.ChatResponse, *, model: str, latency: float) -> LLMResponse:

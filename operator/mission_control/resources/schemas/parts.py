@@ -7,6 +7,7 @@ from typing import Any
 from mission_control.resources.schemas.patterns import (
     DNS_SUBDOMAIN,
     GROUP,
+    MAX_FALLBACKS,
     NO_SPACE,
     USER_NAME_MAX,
     VERSION,
@@ -112,24 +113,43 @@ def conditions_schema(description: str) -> Schema:
     )
 
 
+def _model_name_schema() -> Schema:
+    return string_schema(
+        "Model name as the provider knows it, e.g. llama3.1 or gemini-2.0-flash (no spaces).",
+        minLength=1,
+        maxLength=200,
+        **{
+            "x-kubernetes-validations": [
+                cel_rule(
+                    f"self.matches(r'{NO_SPACE}')",
+                    "a model name has no spaces, e.g. llama3.1 or gemini-2.0-flash",
+                )
+            ]
+        },
+    )
+
+
+def _provider_schema() -> Schema:
+    return string_schema("LLM provider.", enum=["ollama", "gemini", "anthropic"])
+
+
 def model_ref_schema(description: str) -> Schema:
+    fallback = object_schema(
+        "A model tried when the ones before it are out (rate limit exhausted, server error, "
+        "timeout, unreachable, model not pulled); never on a rejected request.",
+        {"provider": _provider_schema(), "name": _model_name_schema()},
+        required=["provider"],
+    )
     return object_schema(
         description,
         {
-            "provider": string_schema("LLM provider.", enum=["ollama", "gemini", "anthropic"]),
-            "name": string_schema(
-                "Model name as the provider knows it, e.g. llama3.1 or gemini-2.0-flash "
-                "(no spaces).",
-                minLength=1,
-                maxLength=200,
-                **{
-                    "x-kubernetes-validations": [
-                        cel_rule(
-                            f"self.matches(r'{NO_SPACE}')",
-                            "a model name has no spaces, e.g. llama3.1 or gemini-2.0-flash",
-                        )
-                    ]
-                },
+            "provider": _provider_schema(),
+            "name": _model_name_schema(),
+            "fallbacks": array_schema(
+                "Models tried in order when the primary is out (at most "
+                f"{MAX_FALLBACKS}); the operator's MC_MODEL_FALLBACKS when empty.",
+                fallback,
+                maxItems=MAX_FALLBACKS,
             ),
         },
         required=["provider"],

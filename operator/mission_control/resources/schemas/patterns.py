@@ -75,3 +75,5 @@ REQUESTED_BY_ANNOTATION = f"{GROUP}/requested-by"
 #: Fields of a TaskRun's spec that say what the run does: fixed once it exists.
 IMMUTABLE_RUN_FIELDS = ("taskRef", "taskSpec", "params", "model", "dryRun", "serviceAccountName")
 ACTIONS = ["Allow", "Deny", "RequireApproval"]
+#: Fallback models a model reference may name (the chain is bounded: status lists each).
+MAX_FALLBACKS = 3

@@ -18,6 +18,7 @@ from mission_control.resources.schemas.patterns import (
     COST_TOTAL,
     DNS_SUBDOMAIN,
     IMMUTABLE_RUN_FIELDS,
+    MAX_FALLBACKS,
     MAX_GROUPS,
     PARAM_NAME,
     RISKS,
@@ -175,6 +176,17 @@ def taskrun_properties() -> Schema:
                     ),
                     "policy": string_schema("ToolPolicy name, or (built-in).", maxLength=253),
                     "policyGeneration": int_schema("Generation of the ToolPolicy used.", minimum=0),
+                    "chain": array_schema(
+                        "The models the run may use, in order: the primary, then its fallbacks.",
+                        object_schema(
+                            "A model of the chain.",
+                            {
+                                "provider": string_schema("LLM provider.", maxLength=63),
+                                "model": string_schema("Model name.", maxLength=200),
+                            },
+                        ),
+                        maxItems=MAX_FALLBACKS + 1,
+                    ),
                 },
             ),
             "steps": int_schema("LLM turns so far.", minimum=0),
@@ -187,6 +199,23 @@ def taskrun_properties() -> Schema:
                     "totalTokens": int_schema("Prompt plus completion tokens.", minimum=0),
                     "costUSD": string_schema(
                         "Cost in US dollars (decimal string).", pattern=COST_TOTAL
+                    ),
+                    "byModel": array_schema(
+                        "Per model that answered (at most the models of the chain).",
+                        object_schema(
+                            "Usage of one model, its cost at that model's price.",
+                            {
+                                "provider": string_schema("LLM provider.", maxLength=63),
+                                "model": string_schema("Model name.", maxLength=200),
+                                "requests": int_schema("Requests it answered.", minimum=0),
+                                "promptTokens": int_schema("Prompt tokens.", minimum=0),
+                                "completionTokens": int_schema("Completion tokens.", minimum=0),
+                                "costUSD": string_schema(
+                                    "Cost in US dollars (decimal string).", pattern=COST_TOTAL
+                                ),
+                            },
+                        ),
+                        maxItems=MAX_FALLBACKS + 1,
                     ),
                 },
             ),
