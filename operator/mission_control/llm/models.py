@@ -21,11 +21,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from mission_control.errors import ConfigError
-from mission_control.llm.pricing import UniqueKeyLoader, find_model
+from mission_control.llm.pricing import find_model, load_overrides
 
 __all__ = ["BUILTIN_MODELS", "ModelInfo", "ModelSpec", "ModelTable", "load_model_table"]
 
@@ -121,20 +119,8 @@ class _ModelFile(BaseModel):
 
 def load_model_table(path: Path | None) -> ModelTable:
     """The built-in table overlaid with the YAML file at ``path`` (``MC_MODELS_FILE``)."""
-    merged = {provider: dict(models) for provider, models in BUILTIN_MODELS.items()}
     if path is None:
-        return ModelTable(merged)
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader) or {}
-        overrides = _ModelFile.model_validate(data)
-    except OSError as exc:
-        raise ConfigError(f"MC_MODELS_FILE: cannot read {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"MC_MODELS_FILE: {path} is not valid YAML: {exc}") from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "the top level"
-        raise ConfigError(f"MC_MODELS_FILE: {path}: {where}: {first['msg']}") from None
-    for provider in _ModelFile.model_fields:
-        merged.setdefault(provider, {}).update(getattr(overrides, provider))
-    return ModelTable(merged)
+        return ModelTable({provider: dict(models) for provider, models in BUILTIN_MODELS.items()})
+    return ModelTable(
+        load_overrides(path, setting="MC_MODELS_FILE", schema=_ModelFile, builtin=BUILTIN_MODELS)
+    )

@@ -41,6 +41,7 @@ __all__ = [
     "PriceTable",
     "UniqueKeyLoader",
     "find_model",
+    "load_overrides",
     "load_price_table",
 ]
 
@@ -159,22 +160,37 @@ class UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
-def load_price_table(path: Path | None) -> PriceTable:
-    """The built-in prices overlaid with the YAML file at ``path`` (``MC_PRICES_FILE``)."""
-    merged = {provider: dict(models) for provider, models in BUILTIN_PRICES.items()}
-    if path is None:
-        return PriceTable(merged)
+FileT = TypeVar("FileT", bound=BaseModel)
+
+
+def load_overrides(
+    path: Path, *, setting: str, schema: type[FileT], builtin: Mapping[str, Mapping[str, T]]
+) -> dict[str, dict[str, T]]:
+    """``builtin`` overlaid per provider with the YAML file at ``path``, validated by ``schema``.
+
+    Every problem is one :class:`ConfigError` line naming ``setting``, the file and the field.
+    """
+    merged = {provider: dict(models) for provider, models in builtin.items()}
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader) or {}
-        overrides = _PriceFile.model_validate(data)
+        overrides = schema.model_validate(data)
     except OSError as exc:
-        raise ConfigError(f"MC_PRICES_FILE: cannot read {path}: {exc.strerror}") from None
+        raise ConfigError(f"{setting}: cannot read {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"MC_PRICES_FILE: {path} is not valid YAML: {exc}") from None
+        raise ConfigError(f"{setting}: {path} is not valid YAML: {exc}") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "the top level"
-        raise ConfigError(f"MC_PRICES_FILE: {path}: {where}: {first['msg']}") from None
-    for provider in _PriceFile.model_fields:
+        raise ConfigError(f"{setting}: {path}: {where}: {first['msg']}") from None
+    for provider in type(overrides).model_fields:
         merged.setdefault(provider, {}).update(getattr(overrides, provider))
-    return PriceTable(merged)
+    return merged
+
+
+def load_price_table(path: Path | None) -> PriceTable:
+    """The built-in prices overlaid with the YAML file at ``path`` (``MC_PRICES_FILE``)."""
+    if path is None:
+        return PriceTable({provider: dict(models) for provider, models in BUILTIN_PRICES.items()})
+    return PriceTable(
+        load_overrides(path, setting="MC_PRICES_FILE", schema=_PriceFile, builtin=BUILTIN_PRICES)
+    )
