@@ -23,10 +23,7 @@ from tests.support.browser import Browser, browser
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 #: Would set window.pwned if it ever ran as HTML.
-PAYLOAD = (
-    '<script>window.pwned = "script"</script>'
-    '<img src=x onerror="window.pwned = \'img\'">'
-)
+PAYLOAD = '<script>window.pwned = "script"</script><img src=x onerror="window.pwned = \'img\'">'
 
 
 @pytest.fixture
@@ -98,6 +95,9 @@ async def test_the_runs_list_shows_runs_filters_them_and_updates_live(
     await expect(held).to_contain_text("$0.0125")
     await page.screenshot("runs-list")
 
+    await expect(page.page.locator('tr[data-run="ops/nightly-1"] .badge')).to_have_class(
+        re.compile(r"\bok\b")
+    )
     await page.page.get_by_label("Reason").select_option("Succeeded")
     await expect(rows).to_have_count(1)
     await expect(rows.first).to_contain_text("nightly-1")
@@ -127,6 +127,8 @@ async def test_a_run_shows_its_timeline_live_and_a_held_call_shows_the_exact_com
     await expect(result.locator("pre")).not_to_contain_text("log line 40")
     await result.get_by_role("button", name="Show all 40 lines").click()
     await expect(result.locator("pre")).to_contain_text("log line 40")
+    await result.get_by_role("button", name="Show less").click()
+    await expect(result.locator("pre")).not_to_contain_text("log line 40")
     await expect(page.page.locator("#live-state")).to_have_text("● live")
 
     marker = await page.page.evaluate("() => (window.sameDocument = 2)")

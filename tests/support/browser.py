@@ -8,6 +8,7 @@ sidecar and never puts the token in a URL. Screenshots go to the test's director
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -52,8 +53,7 @@ class Browser:
         await self.page.screenshot(path=str(path), full_page=True)
         extra = os.environ.get("MC_UI_SCREENSHOTS")
         if extra:
-            Path(extra).mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, Path(extra) / path.name)
+            await asyncio.to_thread(_copy_into, path, Path(extra))
         return path
 
     def foreign_requests(self) -> list[str]:
@@ -64,6 +64,11 @@ class Browser:
             for url in self.requests
             if (urlsplit(url).scheme, urlsplit(url).netloc) != (origin.scheme, origin.netloc)
         ]
+
+
+def _copy_into(path: Path, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, folder / path.name)
 
 
 @asynccontextmanager

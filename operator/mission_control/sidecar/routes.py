@@ -200,9 +200,7 @@ async def usage_by_namespace(
     visible = None
     if not caller.sees_everything:
         visible = await caller.visible(await services.reads.run_namespaces())
-    totals = await services.reads.usage_by_namespace(
-        since=since, until=until, namespaces=visible
-    )
+    totals = await services.reads.usage_by_namespace(since=since, until=until, namespaces=visible)
     rows = [NamespaceUsageRow.from_total(total) for total in totals]
     return NamespaceUsageOut(
         items=rows,

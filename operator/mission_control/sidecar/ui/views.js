@@ -16,9 +16,14 @@ const REASONS = [
 
 // Colours as kubectl users read them: green done, red failed, amber waiting on a person,
 // blue running, grey not started.
+const FAILED = new Set([
+  "Failed", "Cancelled", "TimedOut", "LimitExceeded", "ApprovalTimedOut", "ProviderError",
+  "InvalidTask", "InvalidParams", "Interrupted",
+]);
+
 export function reasonTone(run) {
-  if (run.succeeded === "True") return "ok";
-  if (run.succeeded === "False") return "bad";
+  if (run.reason === "Succeeded" || run.succeeded === "True") return "ok";
+  if (FAILED.has(run.reason) || run.succeeded === "False") return "bad";
   if (run.reason === "AwaitingApproval") return "warn";
   if (run.reason === "Pending" || run.reason === "Queued" || !run.reason) return "quiet";
   return "info";
@@ -232,7 +237,11 @@ function pendingPanel(run, request) {
 
 function totals(run) {
   const list = el("dl", "totals");
-  const add = (term, value) => list.append(el("dt", "", term), el("dd", "", value));
+  const add = (term, value) => {
+    const pair = el("div", "");
+    pair.append(el("dt", "", term), el("dd", "", value));
+    list.append(pair);
+  };
   add("Task", run.task);
   add("Model", `${run.provider || "?"} ${run.model || ""}`.trim());
   add("Steps", count(run.steps));
