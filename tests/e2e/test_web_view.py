@@ -102,6 +102,9 @@ async def test_the_web_view_follows_a_real_run_through_its_approval(
         await expect(approve).to_have_text(shown)
         timeline = page.page.locator("ol.timeline > li")
         await expect(page.page.locator('li[data-type="approval.requested"]')).to_have_count(1)
+        # The stored row has no counters until the run ends; the journal read so far has.
+        steps = page.page.locator('.totals div:has(dt:text-is("Steps")) dd')
+        await expect(steps).to_have_text("1")
         before = await timeline.count()
         await page.screenshot("run-real-held")
 

@@ -235,6 +235,31 @@ function pendingPanel(run, request) {
   return panel;
 }
 
+// The stored row gets a run's counters when it ends; while it runs, the journal the page has
+// read is newer, so the larger of the two is shown.
+function liveTotals(run, seen) {
+  return {
+    ...run,
+    steps: Math.max(run.steps, seen.steps),
+    tool_calls: Math.max(run.tool_calls, seen.toolCalls),
+    prompt_tokens: Math.max(run.prompt_tokens, seen.prompt),
+    completion_tokens: Math.max(run.completion_tokens, seen.completion),
+    cost_usd: Math.max(Number(run.cost_usd), seen.cost),
+  };
+}
+
+function countEvent(seen, event) {
+  const p = event.payload ?? {};
+  if (event.type === "llm.response") {
+    seen.steps += 1;
+    seen.prompt += Number(p.promptTokens ?? 0);
+    seen.completion += Number(p.completionTokens ?? 0);
+    seen.cost += Number(p.costUSD ?? 0);
+  } else if (event.type === "tool.decision") {
+    seen.toolCalls += 1;
+  }
+}
+
 function totals(run) {
   const list = el("dl", "totals");
   const add = (term, value) => {
@@ -271,6 +296,7 @@ export function runView(view, { namespace, name, onAuthError, setLive }) {
   view.append(header, message, summary, pending, problem, timelineTitle, timeline);
 
   let run = null;
+  const seen = { steps: 0, toolCalls: 0, prompt: 0, completion: 0, cost: 0 };
   const requests = new Map();
   const decided = new Set();
   let finished = false;
@@ -288,8 +314,11 @@ export function runView(view, { namespace, name, onAuthError, setLive }) {
     run = await getJson(runPath(namespace, name));
     state.replaceChildren(reasonBadge(run));
     message.textContent = run.message || "";
-    summary.replaceChildren(totals(run));
+    showTotals();
     showPending();
+  };
+  const showTotals = () => {
+    if (run) summary.replaceChildren(totals(liveTotals(run, seen)));
   };
   const onError = (error) => {
     if (onAuthError(error)) return;
@@ -307,6 +336,8 @@ export function runView(view, { namespace, name, onAuthError, setLive }) {
         onState: setLive,
         onEvent: (event) => {
           timeline.append(timelineEntry(event));
+          countEvent(seen, event);
+          showTotals();
           const id = event.payload?.toolCallId;
           if (event.type === "approval.requested") requests.set(id, event);
           if (event.type === "approval.decided") decided.add(id);
