@@ -138,6 +138,10 @@ async def test_a_run_shows_its_timeline_live_and_a_held_call_shows_the_exact_com
         risk="DESTRUCTIVE", argsDigest="sha256:abc", arguments=arguments,
         reason="destructive tools need a person",
     )  # fmt: skip
+    await store.runs.set_reason(
+        run.uid, reason="AwaitingApproval", message="delete_k8s_pod is held for approval"
+    )
+    await expect(page.page.locator(".run-head .badge")).to_have_text("AwaitingApproval")
     pending = page.page.locator("section.pending")
     await expect(pending).to_be_visible()
     await expect(pending.locator("pre.arguments")).to_contain_text('"gracePeriodSeconds": 0')
