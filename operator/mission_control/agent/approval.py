@@ -70,9 +70,10 @@ async def await_decision(
         f"(or reject) within {timeout}s"
     )
     held = f"{tool} (tool call {record_id}) is held for approval: {decision.reason}; {how}"
-    await ctx.status.report("AwaitingApproval", held, pending=pending)
-    # The stored row too, so the read-only API (and its web view) lists the run as held.
+    # The stored row too (first, so it is there by the time the status says so): the read-only
+    # API and its web view list the run as held.
     await _store_reason(ctx, reason="AwaitingApproval", message=held)
+    await ctx.status.report("AwaitingApproval", held, pending=pending)
     with (
         ctx.services.metrics.awaiting_approval(),
         ctx.services.tracing.approval(tool=tool, call_id=record_id),
