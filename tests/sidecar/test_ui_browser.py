@@ -7,13 +7,14 @@ in a URL. (The same view over a real operator run is in ``tests/e2e/test_web_vie
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import Route, expect
 
 from mission_control.store import RunRecord, Store, UsageEntry
 from tests.sidecar.harness import TOKEN, Sidecar
@@ -52,7 +53,7 @@ async def run_with_tools(store: Store, name: str) -> RunRecord:
         messages=[
             {
                 "role": "assistant",
-                "content": "The pod **web-0** is in `CrashLoopBackOff`.",
+                "content": "The pod **web-0** is in `CrashLoopBackOff`; get_pod_logs next.",
                 "tool_calls": [
                     {"id": "c1", "name": "get_pod_logs", "arguments": {"name": "web-0"}}
                 ],
@@ -120,6 +121,10 @@ async def test_a_run_shows_its_timeline_live_and_a_held_call_shows_the_exact_com
     turn = page.page.locator('li[data-type="llm.response"]')
     await expect(turn.locator("strong")).to_have_text("web-0")
     await expect(turn.locator("code")).to_have_text("CrashLoopBackOff")
+    await expect(turn.locator("p")).to_have_text(
+        "The pod web-0 is in CrashLoopBackOff; get_pod_logs next."
+    )
+    await expect(turn.locator("em")).to_have_count(0)
     decision = page.page.locator('li[data-type="tool.decision"]')
     await expect(decision).to_contain_text("risk READ_ONLY")
     await expect(decision).to_contain_text("Allow")
@@ -176,6 +181,42 @@ async def test_a_run_shows_its_timeline_live_and_a_held_call_shows_the_exact_com
     assert await page.page.evaluate("() => window.sameDocument") == marker  # no reload
     # The stream was read with fetch and the header, never with the token in its URL.
     assert any(url.endswith("/events/stream") for url in page.requests)
+
+
+async def test_a_dropped_stream_resumes_with_last_event_id_without_gaps_or_repeats(
+    store: Store, sidecar: Sidecar, page: Browser
+) -> None:
+    run = await add_run(store, namespace="ops", name="flaky", reason="Running")
+    for step in range(1, 6):
+        await append(store, run, "llm.request", step=step, provider="ollama", model="qwen")
+    journal = await sidecar.client.get("/api/v1/task-runs/ops/flaky/events")
+    events = journal.json()["items"]
+    streams: list[dict[str, str]] = []
+
+    async def first_connection_drops(route: Route) -> None:
+        streams.append(route.request.headers)
+        if len(streams) > 1:
+            await route.continue_()
+            return
+        # The first connection delivers three events and ends, as a dropped connection does.
+        body = "retry: 100\n\n" + "".join(
+            f"id: {e['seq']}\nevent: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events[:3]
+        )
+        await route.fulfill(status=200, content_type="text/event-stream", body=body)
+
+    await page.page.route("**/events/stream", first_connection_drops)
+    await page.sign_in(TOKEN, path="/ui/#/runs/ops/flaky")
+    timeline = page.page.locator("ol.timeline > li")
+    await expect(timeline).to_have_count(5)
+    await append(store, run, "run.finished", reason="Succeeded")
+    await expect(timeline).to_have_count(6)
+    await expect(page.page.locator("#live-state")).to_have_text("run ended")
+
+    shown = await timeline.evaluate_all("items => items.map(item => Number(item.dataset.seq))")
+    assert shown == [1, 2, 3, 4, 5, 6]
+    assert "last-event-id" not in streams[0]
+    assert streams[1]["last-event-id"] == "3"
+    assert all(headers["authorization"] == f"Bearer {TOKEN}" for headers in streams)
 
 
 async def test_html_from_a_tool_or_the_model_is_shown_as_text_and_never_runs(
