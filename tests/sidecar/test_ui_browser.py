@@ -32,6 +32,9 @@ async def page(sidecar: Sidecar, tmp_path: Path) -> AsyncIterator[Browser]:
     async with browser(sidecar.url, shots=tmp_path) as session:
         yield session
     assert session.foreign_requests() == []
+    # No script error and no CSP refusal ("Refused to ..."); a 401 the page expects is logged
+    # by Chromium as a failed load.
+    assert [e for e in session.console_errors if "Failed to load resource" not in e] == []
     assert [url for url in session.requests if TOKEN in url] == []
     # Our own requests are all under /ui/ or /api/v1/.
     assert [u for u in session.requests if not re.search(r"/(ui|api/v1)/", u)] == []
