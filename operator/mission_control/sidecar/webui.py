@@ -46,6 +46,7 @@ UI_FILES = {
     "charts.js": "text/javascript; charset=utf-8",
     "timeline.js": "text/javascript; charset=utf-8",
     "views.js": "text/javascript; charset=utf-8",
+    "usage.js": "text/javascript; charset=utf-8",
     "favicon.svg": "image/svg+xml",
 }
 

@@ -1,7 +1,8 @@
 // Mission Control's read-only web view: hash routes #/runs, #/runs/NS/NAME and #/usage.
 
 import { AuthError, forgetToken, getJson, setToken, token } from "./api.js";
-import { runView, runsView, usageView } from "./views.js";
+import { usageView } from "./usage.js";
+import { runView, runsView } from "./views.js";
 
 const view = document.getElementById("view");
 const tokenPanel = document.getElementById("token-panel");
