@@ -36,7 +36,7 @@ $(STAMP): pyproject.toml requirements-dev.lock | system-deps
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
-system-deps: ## install python3-venv, PostgreSQL, Prometheus, Ollama's build needs from Debian
+system-deps: ## install python3-venv, PostgreSQL, Prometheus, Ollama's build needs, Chromium from Debian
 	@missing=""; \
 	$(PYTHON) -c 'import ensurepip' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
@@ -45,6 +45,7 @@ system-deps: ## install python3-venv, PostgreSQL, Prometheus, Ollama's build nee
 	command -v g++ >/dev/null || missing="$$missing g++"; \
 	[ -f /usr/include/nlohmann/json.hpp ] || missing="$$missing nlohmann-json3-dev"; \
 	[ -f /usr/include/stb/stb_image.h ] || missing="$$missing libstb-dev"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		$(SUDO) apt-get update -qq && \

@@ -85,6 +85,9 @@ async def test_an_approved_destructive_call_is_executed(
         assert (pending["tool"], pending["risk"]) == ("delete_k8s_pod", "DESTRUCTIVE")
         assert pending["arguments"] == f'{{"name":"web-0","namespace":"{ns}"}}'
         assert pod_names(controlplane, ns) == ["pod/web-0"]  # nothing happens while held
+        stored = await services.store.runs.get(request.uid)
+        assert stored is not None
+        assert stored.reason == "AwaitingApproval"  # what the read-only API lists
         approve(
             ApprovalEntry(
                 tool_call_id=pending["toolCallId"],

@@ -203,6 +203,7 @@ async def test_bad_query_parameters_are_400_naming_the_parameter(sidecar: Sideca
         "/api/v1/task-runs/ops/x/events?after=-1": "'after'",
         "/api/v1/usage/tokens?from=yesterday": "'from'",
         "/api/v1/usage/tokens?from=2025-03-02&to=2025-03-01": "'to'",
+        "/api/v1/usage/namespaces?from=2025-03-02&to=2025-03-01": "'to'",
         # PostgreSQL cannot hold a NUL: found by fuzzing, it was a 500.
         "/api/v1/task-runs?reason=a%00b": "'reason'",
         "/api/v1/task-runs/Not_A_Namespace/x": "'namespace'",
@@ -223,6 +224,24 @@ async def test_unknown_paths_are_404_in_json(sidecar: Sidecar) -> None:
     assert response.json() == {"error": "not_found", "message": "no such endpoint"}
 
 
+async def test_usage_is_summed_per_namespace_within_the_period(
+    store: Store, sidecar: Sidecar
+) -> None:
+    await add_usage(store)  # ops: 3 requests on March 1st; media: 1 on March 2nd
+
+    everything = (await sidecar.client.get("/api/v1/usage/namespaces")).json()
+    day_two = (await sidecar.client.get("/api/v1/usage/namespaces?from=2025-03-02")).json()
+
+    assert everything["items"] == [
+        {"namespace": "media", "requests": 1, "prompt_tokens": 1000, "completion_tokens": 100,
+         "total_tokens": 1100, "cost_usd": 0.0011},
+        {"namespace": "ops", "requests": 3, "prompt_tokens": 350, "completion_tokens": 35,
+         "total_tokens": 385, "cost_usd": 0.0003},
+    ]  # fmt: skip
+    assert (everything["total_tokens"], everything["cost_usd"]) == (1485, 0.0014)
+    assert [row["namespace"] for row in day_two["items"]] == ["media"]
+
+
 async def test_openapi_document_lists_every_endpoint(sidecar: Sidecar) -> None:
     document = (await sidecar.client.get("/api/v1/openapi.json")).json()
 
@@ -233,6 +252,7 @@ async def test_openapi_document_lists_every_endpoint(sidecar: Sidecar) -> None:
         "/api/v1/task-runs/{namespace}/{name}/events",
         "/api/v1/task-runs/{namespace}/{name}/events/stream",
         "/api/v1/usage/tokens",
+        "/api/v1/usage/namespaces",
         "/api/v1/inventory",
         "/api/v1/inventory/hosts",
         "/api/v1/inventory/hosts/{item_id}",

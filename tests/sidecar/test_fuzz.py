@@ -95,4 +95,4 @@ def test_every_answer_matches_the_openapi_document(sidecar_process: str) -> None
 
         answers_match()
 
-    assert len(operations) == 14
+    assert len(operations) == 15

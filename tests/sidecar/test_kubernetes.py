@@ -164,9 +164,12 @@ async def test_usage_is_filtered_to_the_team_namespaces(
 
     async with as_team(kube_sidecar, team_token) as team:
         usage = (await team.get("/api/v1/usage/tokens")).json()
+        per_namespace = (await team.get("/api/v1/usage/namespaces")).json()
     everything = (await kube_sidecar.client.get("/api/v1/usage/tokens")).json()
 
     assert usage["total_tokens"] == 10
+    assert [row["namespace"] for row in per_namespace["items"]] == [k8s_namespace]
+    assert per_namespace["total_tokens"] == 10
     assert everything["total_tokens"] == 30
 
 

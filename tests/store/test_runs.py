@@ -119,3 +119,14 @@ async def test_a_deleted_task_stays_in_history_but_leaves_the_list(store: Store)
     history = await store.tasks.find(namespace="ops", name="gone")
     assert history is not None
     assert history.deleted_at is not None
+
+
+async def test_set_reason_changes_only_the_reason_and_message(store: Store) -> None:
+    snapshot = dataclasses.replace(make_run_snapshot(name="held-1"), steps=2, reason="Running")
+    await store.runs.upsert_run(snapshot)
+
+    await store.runs.set_reason(snapshot.uid, reason="AwaitingApproval", message="held")
+    held = await store.runs.get(snapshot.uid)
+
+    assert held is not None
+    assert (held.reason, held.message, held.steps) == ("AwaitingApproval", "held", 2)

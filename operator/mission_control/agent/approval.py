@@ -69,18 +69,26 @@ async def await_decision(
         f"kubectl mc approve {ctx.request.name} -n {ctx.request.namespace} "
         f"(or reject) within {timeout}s"
     )
-    await ctx.status.report(
-        "AwaitingApproval",
-        f"{tool} (tool call {record_id}) is held for approval: {decision.reason}; {how}",
-        pending=pending,
-    )
+    held = f"{tool} (tool call {record_id}) is held for approval: {decision.reason}; {how}"
+    # The stored row too (first, so it is there by the time the status says so): the read-only
+    # API and its web view list the run as held.
+    await _store_reason(ctx, reason="AwaitingApproval", message=held)
+    await ctx.status.report("AwaitingApproval", held, pending=pending)
     with (
         ctx.services.metrics.awaiting_approval(),
         ctx.services.tracing.approval(tool=tool, call_id=record_id),
     ):
         outcome = await _wait(ctx, pending=PendingCall(tool_call_id=record_id, args_digest=digest))
+    await _store_reason(ctx, reason="Running", message=f"{tool} (tool call {record_id}) decided")
     await _apply(ctx, record_id=record_id, tool=tool, outcome=outcome, details=details)
     return outcome
+
+
+async def _store_reason(ctx: RunContext, *, reason: str, message: str) -> None:
+    runs = ctx.services.store.runs
+    await ctx.recorder.durably(
+        lambda: runs.set_reason(ctx.request.uid, reason=reason, message=message)
+    )
 
 
 async def _wait(ctx: RunContext, *, pending: PendingCall) -> ApprovalOutcome:

@@ -5,7 +5,8 @@ sse-starlette). It reads PostgreSQL through the store, as a role granted SELECT 
 Kubernetes API through the connector; it never changes a run, a tool call or a Kubernetes
 object. Every route is GET; everything but ``/api/v1/health`` needs a bearer token
 (:mod:`.auth`); the event stream (:mod:`.stream`) fans one ``LISTEN`` connection out to every
-client (:mod:`.fanout`). See ``docs/architecture.md``.
+client (:mod:`.fanout`). ``/ui/`` serves a read-only web view over the same API
+(:mod:`.webui`). See ``docs/architecture.md``.
 """
 
 from mission_control.sidecar.app import create_app

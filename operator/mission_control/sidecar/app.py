@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mission_control import __version__
-from mission_control.sidecar import routes, stream
+from mission_control.sidecar import routes, stream, webui
 from mission_control.sidecar.errors import install_error_handlers
 from mission_control.sidecar.metrics import SidecarMetrics
 from mission_control.sidecar.services import SidecarServices
@@ -62,6 +62,7 @@ def create_app(services: SidecarServices) -> FastAPI:
     app.state.services = services
     app.include_router(routes.router)
     app.include_router(stream.router)
+    app.include_router(webui.router)
     install_error_handlers(app)
 
     @app.get("/metrics", include_in_schema=False)
@@ -81,6 +82,7 @@ def create_app(services: SidecarServices) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    app.add_middleware(webui.UiHeaders)
     app.add_middleware(_RequestMetrics, metrics=services.metrics)
     return app
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from mission_control.store import InventoryRecord, JournalEvent, RunRecord, UsageTotal
+from mission_control.store.reads import NamespaceUsage
 
 __all__ = [
     "ConnectorHealth",
@@ -22,6 +23,8 @@ __all__ = [
     "Health",
     "InventoryItem",
     "InventoryOut",
+    "NamespaceUsageOut",
+    "NamespaceUsageRow",
     "RunOut",
     "RunPage",
     "TaskOut",
@@ -255,5 +258,35 @@ class UsageOut(_Out):
     """Usage grouped by day, provider and model, with the grand total."""
 
     items: list[UsageRow]
+    total_tokens: int
+    cost_usd: Usd
+
+
+class NamespaceUsageRow(_Out):
+    """Tokens and cost of one namespace."""
+
+    namespace: str
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    cost_usd: Usd
+
+    @classmethod
+    def from_total(cls, total: NamespaceUsage) -> NamespaceUsageRow:
+        return cls(
+            namespace=total.namespace,
+            requests=total.requests,
+            prompt_tokens=total.prompt_tokens,
+            completion_tokens=total.completion_tokens,
+            total_tokens=total.total_tokens,
+            cost_usd=total.cost_usd,
+        )
+
+
+class NamespaceUsageOut(_Out):
+    """Usage grouped by namespace, with the grand total."""
+
+    items: list[NamespaceUsageRow]
     total_tokens: int
     cost_usd: Usd

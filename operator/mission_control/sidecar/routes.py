@@ -21,6 +21,8 @@ from mission_control.sidecar.models import (
     Health,
     InventoryItem,
     InventoryOut,
+    NamespaceUsageOut,
+    NamespaceUsageRow,
     RunOut,
     RunPage,
     TaskOut,
@@ -178,6 +180,29 @@ async def usage(
     )
     rows = [UsageRow.from_total(total) for total in totals]
     return UsageOut(
+        items=rows,
+        total_tokens=sum(row.total_tokens for row in rows),
+        cost_usd=sum((row.cost_usd for row in rows), Decimal(0)),
+    )
+
+
+@router.get("/usage/namespaces", response_model=NamespaceUsageOut)
+async def usage_by_namespace(
+    services: ServicesDep,
+    caller: CallerDep,
+    since: Annotated[dt.datetime | None, Query(alias="from")] = None,
+    until: Annotated[dt.datetime | None, Query(alias="to")] = None,
+) -> Any:
+    """Tokens and cost per namespace, for requests in ``[from, to)``."""
+    since, until = _aware(since), _aware(until)
+    if since is not None and until is not None and until < since:
+        raise ApiError(400, "query parameter 'to': must not be before 'from'")
+    visible = None
+    if not caller.sees_everything:
+        visible = await caller.visible(await services.reads.run_namespaces())
+    totals = await services.reads.usage_by_namespace(since=since, until=until, namespaces=visible)
+    rows = [NamespaceUsageRow.from_total(total) for total in totals]
+    return NamespaceUsageOut(
         items=rows,
         total_tokens=sum(row.total_tokens for row in rows),
         cost_usd=sum((row.cost_usd for row in rows), Decimal(0)),

@@ -12,9 +12,9 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from mission_control.store.database import Database
-from mission_control.store.records import JournalEvent, RunRecord, UsageTotal
+from mission_control.store.records import JournalEvent, RunRecord, UsageSum, UsageTotal
 
-__all__ = ["RunCursor", "SidecarReads"]
+__all__ = ["NamespaceUsage", "RunCursor", "SidecarReads"]
 
 _RUN_COLUMNS = """uid, namespace, name, task_name, spec, provider, model, succeeded, reason,
 message, created_at, start_time, completion_time, steps, tool_calls, prompt_tokens,
@@ -51,12 +51,34 @@ GROUP BY 1, 2, 3
 ORDER BY 1, 2, 3
 """
 
+_USAGE_BY_NAMESPACE = """
+SELECT namespace,
+    count(*)::integer AS requests,
+    coalesce(sum(prompt_tokens), 0)::bigint AS prompt_tokens,
+    coalesce(sum(completion_tokens), 0)::bigint AS completion_tokens,
+    coalesce(sum(prompt_tokens + completion_tokens), 0)::bigint AS total_tokens,
+    coalesce(sum(cost_usd), 0) AS cost_usd
+FROM token_usage
+WHERE (%(since)s::timestamptz IS NULL OR created_at >= %(since)s)
+  AND (%(until)s::timestamptz IS NULL OR created_at < %(until)s)
+  AND (%(any_namespace)s OR namespace = ANY(%(namespaces)s))
+GROUP BY 1
+ORDER BY 1
+"""
+
 _EVENT_PAGE = """
 SELECT run_uid, seq, type, payload, created_at, event_id FROM task_events
 WHERE run_uid = %(run_uid)s AND seq > %(after)s AND (%(upto)s::bigint IS NULL OR seq <= %(upto)s)
 ORDER BY seq
 LIMIT %(limit)s
 """
+
+
+@dataclass(frozen=True, kw_only=True)
+class NamespaceUsage(UsageSum):
+    """Totals of one namespace."""
+
+    namespace: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,6 +154,26 @@ class SidecarReads:
                 "task": task,
             },
             action="sum token usage",
+        )
+
+    async def usage_by_namespace(
+        self,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        namespaces: Collection[str] | None = None,
+    ) -> list[NamespaceUsage]:
+        """Sums per namespace in ``[since, until)``."""
+        return await self._db.fetch_all(
+            row=NamespaceUsage,
+            query=_USAGE_BY_NAMESPACE,
+            params={
+                "since": since,
+                "until": until,
+                "any_namespace": namespaces is None,
+                "namespaces": sorted(namespaces or ()),
+            },
+            action="sum token usage by namespace",
         )
 
     async def event_page(

@@ -73,6 +73,15 @@ class Runs:
             row=RunRecord, query=_UPSERT_RUN, params=params, action="store a task run"
         )
 
+    async def set_reason(self, uid: str, *, reason: str, message: str) -> None:
+        """Change only the run's reason and message (a held run, and one going on again)."""
+        await self._db.execute(
+            query="UPDATE task_runs SET reason = %(reason)s, message = %(message)s, "
+            "updated_at = now() WHERE uid = %(uid)s",
+            params={"uid": uid, "reason": reason, "message": message},
+            action="store a task run's reason",
+        )
+
     async def get(self, uid: str) -> RunRecord | None:
         """The run with this uid, or None."""
         return await self._db.fetch_one(
