@@ -242,16 +242,7 @@ class UsageRow(_Out):
 
     @classmethod
     def from_total(cls, total: UsageTotal) -> UsageRow:
-        return cls(
-            day=total.day,
-            provider=total.provider,
-            model=total.model,
-            requests=total.requests,
-            prompt_tokens=total.prompt_tokens,
-            completion_tokens=total.completion_tokens,
-            total_tokens=total.total_tokens,
-            cost_usd=total.cost_usd,
-        )
+        return cls.model_validate(total, from_attributes=True)
 
 
 class UsageOut(_Out):
@@ -274,14 +265,7 @@ class NamespaceUsageRow(_Out):
 
     @classmethod
     def from_total(cls, total: NamespaceUsage) -> NamespaceUsageRow:
-        return cls(
-            namespace=total.namespace,
-            requests=total.requests,
-            prompt_tokens=total.prompt_tokens,
-            completion_tokens=total.completion_tokens,
-            total_tokens=total.total_tokens,
-            cost_usd=total.cost_usd,
-        )
+        return cls.model_validate(total, from_attributes=True)
 
 
 class NamespaceUsageOut(_Out):
