@@ -43,6 +43,7 @@ _NOT_FORWARDED = frozenset(
     {"host", "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade"}
 )
 _POLL_SECONDS = 0.05
+_STOP_SECONDS = 10
 # What the client library would add on its own: the request goes on as the operator sent it
 # (the API server reads a body without a Content-Type as JSON, not as octet-stream).
 _AUTO_HEADERS = ("Content-Type", "User-Agent", "Accept", "Accept-Encoding")
@@ -175,11 +176,17 @@ class ApiServerProxy:
     async def _stop(self) -> None:
         runner, self._runner = self._runner, None
         # Watches never end on their own: cut every connection, then close the port.
+        if runner is not None and runner.server is not None:
+            for connection in runner.server.connections:
+                if connection.transport is not None:
+                    connection.transport.abort()
         for handler in list(self._handlers):
             handler.cancel()
-        await asyncio.gather(*self._handlers, return_exceptions=True)
+        await asyncio.wait_for(
+            asyncio.gather(*self._handlers, return_exceptions=True), timeout=_STOP_SECONDS
+        )
         if runner is not None:
-            await runner.cleanup()
+            await asyncio.wait_for(runner.cleanup(), timeout=_STOP_SECONDS)
 
     def _caught(self, method: str, path: str) -> Hold | None:
         with self._lock:
