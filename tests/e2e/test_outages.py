@@ -28,7 +28,6 @@ from tests.e2e.harness import AGENT_SERVICE_ACCOUNT, OperatorProcess, Scene, tas
 from tests.fixtures.ollama import ScriptedModelFactory
 from tests.support.apiproxy import ApiServerProxy
 from tests.support.postgres import LocalPostgres
-from tests.support.processes import wait_until
 from tests.support.scripted_model import call, say
 from tests.tools.kubernetes.helpers import deployment, pod
 
@@ -117,7 +116,8 @@ def _assert_resumed_with_unknown_outcome(scene: Scene, run: str) -> None:
     assert statuses == ["unknown"]
     assert "tool.outcome_unknown" in actions
     told = scene.tool_results(run)
-    assert len(told) == 1 and "outcome is unknown" in told[0], told
+    assert len(told) == 1, told
+    assert "outcome is unknown" in told[0], told
 
 
 @pytest.mark.parametrize(
@@ -209,17 +209,21 @@ def test_a_run_waits_for_a_stopped_database_and_finishes(
     _assert_deleted_once(scene)
 
 
-def test_the_operator_rides_out_an_unreachable_api_server(
+def test_a_run_rides_out_an_api_server_unreachable_mid_step(
     scene: Scene, api_proxy: ApiServerProxy, scripted_model: ScriptedModelFactory
 ) -> None:
     approval = _held_for_approval(scene, scripted_model)
-    api_proxy.down()
+    # The approval wakes the run; the first status write it makes is where the API server goes.
+    status = f"/apis/missioncontrol.dev/v1alpha1/namespaces/{scene.namespace}/taskruns/evict-1"
+    held = api_proxy.hold("PATCH", status + "/status")
+    _approve(scene, approval)
+    assert held.arrived.wait(timeout=120), "the run did not write its status after the approval"
+    api_proxy.down()  # cuts the held write too: the operator sees its connection lost
     try:
-        # Approved while the operator cannot see it: it learns so when its watch reconnects.
-        _approve(scene, approval)
         time.sleep(API_DOWN_SECONDS)
         assert "stale-0" in scene.kubectl("get", "pods", "-o", "name")
     finally:
+        held.drop()
         api_proxy.up()
     scene.wait("evict-1", timeout=180)
     _assert_deleted_once(scene)

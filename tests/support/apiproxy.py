@@ -63,15 +63,18 @@ class Hold:
     status: int = 0
     _upstream: threading.Event = field(default_factory=threading.Event)
     _dropped: threading.Event = field(default_factory=threading.Event)
+    _decided: threading.Event = field(default_factory=threading.Event)
 
     def send_upstream(self) -> None:
         """Let the held request reach the API server; its answer is kept from the client."""
         self._upstream.set()
+        self._decided.set()
 
     def drop(self) -> None:
         """Close the client's connection without an answer (and without sending it on, unless
         :meth:`send_upstream` came first)."""
         self._dropped.set()
+        self._decided.set()
 
     def matches(self, method: str, path: str) -> bool:
         return method == self.method and self.pattern.fullmatch(path) is not None
@@ -175,7 +178,10 @@ class ApiServerProxy:
 
     async def _stop(self) -> None:
         runner, self._runner = self._runner, None
-        # Watches never end on their own: cut every connection, then close the port.
+        if runner is not None:
+            for site in list(runner.sites):
+                await site.stop()  # first: no new connection is accepted from here on
+        # Watches never end on their own: cut every open connection.
         if runner is not None and runner.server is not None:
             for connection in runner.server.connections:
                 if connection.transport is not None:
@@ -243,13 +249,10 @@ class ApiServerProxy:
 
     async def _held(self, request: web.Request, hold: Hold, body: bytes) -> web.StreamResponse:
         hold.arrived.set()
-        while not (hold._upstream.is_set() or hold._dropped.is_set()):
-            await asyncio.sleep(_POLL_SECONDS)
+        await _set(hold._decided)
         if hold._upstream.is_set():
             assert self._session is not None
-            headers = {
-                k: v for k, v in request.headers.items() if k.lower() not in _NOT_FORWARDED
-            }
+            headers = {k: v for k, v in request.headers.items() if k.lower() not in _NOT_FORWARDED}
             with self._lock:
                 self.forwarded.append((request.method, request.path))
             async with self._session.request(
@@ -262,6 +265,11 @@ class ApiServerProxy:
                 await upstream.read()
                 hold.status = upstream.status
             hold.answered.set()
-        while not hold._dropped.is_set():
-            await asyncio.sleep(_POLL_SECONDS)
+        await _set(hold._dropped)
         raise ConnectionResetError("held request dropped")
+
+
+async def _set(event: threading.Event) -> None:
+    """Wait for an event the test's thread sets (an asyncio.Event cannot be set from there)."""
+    while not event.is_set():  # noqa: ASYNC110
+        await asyncio.sleep(_POLL_SECONDS)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from functools import partial
 
 from mission_control.agent.context import RunContext, RunEnded
+from mission_control.errors import TemporaryError
 from mission_control.llm.errors import ProviderError
 from mission_control.llm.messages import LLMResponse, Message, ToolDefinition, dump_messages
 from mission_control.store.records import UsageEntry
@@ -98,7 +99,9 @@ async def ask_model(ctx: RunContext, *, step: int, messages: Sequence[Message]) 
             payload={"step": step, "error": str(exc)},
         )
         ctx.check_deadline()
-        raise RunEnded("ProviderError", f"{provider} model {ctx.model} failed: {exc}") from exc
+        raise RunEnded(
+            "ProviderError", f"{provider} model {ctx.model} failed: {exc}{_what_to_do(exc)}"
+        ) from exc
     await _record_answer(ctx, step=step, key=key, request_id=request_id, response=response)
     return response
 
@@ -190,3 +193,13 @@ async def _record_answer(
     counters.prompt_tokens += usage.prompt_tokens
     counters.completion_tokens += usage.completion_tokens
     counters.cost_usd += cost.usd
+
+
+def _what_to_do(exc: ProviderError) -> str:
+    """Advice for a failure retrying could not fix; a permanent error names its own fix."""
+    if not isinstance(exc, TemporaryError):
+        return ""
+    return (
+        "; the provider kept failing while the run retried: create a new TaskRun to try again "
+        "later, or point the Task's spec.model at another model or provider"
+    )
