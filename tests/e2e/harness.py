@@ -10,6 +10,7 @@ the kubectl commands users type: ``apply -f``, ``get -w`` (captured by :class:`W
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -308,9 +309,11 @@ def taskrun(name: str, *, task_name: str | None = None, **spec: Any) -> dict[str
 
 def operator_env(base: Mapping[str, str], extra: Iterable[tuple[str, str]] = ()) -> dict[str, str]:
     """The operator's environment: nothing inherited but what a process needs to run."""
-    # PYTHONPATH too: run from a checkout other than the installed one, the operator must run
-    # the code under test (the console script would import the installed package).
-    kept = ("PATH", "HOME", "LANG", "TMPDIR", "PYTHONPATH")
-    keep = {name: base[name] for name in kept if name in base}
+    keep = {name: base[name] for name in ("PATH", "HOME", "LANG", "TMPDIR") if name in base}
+    if base.get("PYTHONPATH"):
+        # A worktree's tests (``PYTHONPATH=operator:.``) run the operator of that worktree, not
+        # the one the shared virtualenv was installed from.
+        paths = base["PYTHONPATH"].split(os.pathsep)
+        keep["PYTHONPATH"] = os.pathsep.join(str(Path(p).resolve()) for p in paths if p)
     # A port of its own for the metrics, so operators started side by side do not collide.
     return {**keep, "PYTHONUNBUFFERED": "1", "MC_METRICS_PORT": str(free_port()), **dict(extra)}

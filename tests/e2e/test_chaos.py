@@ -29,13 +29,23 @@ from tests.support.processes import wait_until
 from tests.support.scripted_model import call, say
 from tests.tools.kubernetes.helpers import deployment
 
-pytestmark = [pytest.mark.controlplane, pytest.mark.postgres, pytest.mark.ollama]
-
 CI_SEED = 20261130
 
 
 def _setting(name: str, default: int) -> int:
     return int(os.environ.get(name) or default)
+
+
+pytestmark = [
+    pytest.mark.controlplane,
+    pytest.mark.postgres,
+    pytest.mark.ollama,
+    # The suite's 300 s per test is too short for `make chaos` (30 runs, 10 kills): allow what
+    # the final wait allows, plus the kills and the set-up.
+    pytest.mark.timeout(
+        300 + 30 * _setting("MC_CHAOS_RUNS", 8) + 10 * _setting("MC_CHAOS_KILLS", 3)
+    ),
+]
 
 
 def _finished(scene: Scene) -> dict[str, str]:

@@ -109,6 +109,12 @@ class FakeAnthropic(FakeServer):
             headers={"retry-after": str(retry_after)},
         )
 
+    def reset_script(self) -> None:
+        """Forget queued turns and replies (a module-wide fake, between tests)."""
+        with self._turns_lock:
+            self._turns.clear()
+        self.clear_script()
+
     @property
     def sent(self) -> list[dict[str, Any]]:
         """Bodies of the message requests received, in order."""

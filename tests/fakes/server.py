@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import select
 import socket
 import ssl
 import struct
@@ -63,6 +64,9 @@ class Reply:
     #: Read the whole request, then reset the connection (RST) without answering: a server
     #: or proxy that died after the request arrived.
     reset: bool = False
+    #: Never answer: keep the request open until the client closes its connection, then
+    #: record it in :attr:`FakeServer.abandoned` (a client that gave up on a slow answer).
+    hold: bool = False
 
     def encoded(self) -> tuple[bytes | Iterator[bytes], dict[str, str]]:
         headers = dict(self.headers)
@@ -93,6 +97,9 @@ class FakeServer:
         #: Called with each request once its reply is chosen (to stage a change between two
         #: requests, e.g. an outage that starts right after an answer).
         self.after_request: Callable[[RecordedRequest], None] | None = None
+        #: Requests answered with a ``hold`` reply whose client closed the connection.
+        self.abandoned: list[RecordedRequest] = []
+        self._stopping = threading.Event()
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self._script: list[tuple[str, re.Pattern[str], deque[Reply]]] = []
         self._lock = threading.Lock()
@@ -125,6 +132,11 @@ class FakeServer:
         with self._lock:
             self._script.append((method.upper(), re.compile(pattern), deque(replies)))
 
+    def clear_script(self) -> None:
+        """Drop the replies still queued by :meth:`enqueue`."""
+        with self._lock:
+            self._script.clear()
+
     def requests_to(self, method: str, pattern: str) -> list[RecordedRequest]:
         regex = re.compile(pattern)
         return [r for r in self.requests if r.method == method.upper() and regex.fullmatch(r.path)]
@@ -140,6 +152,7 @@ class FakeServer:
         return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def start(self) -> Self:
+        self._stopping.clear()  # a server that comes back holds replies again
         # A short poll keeps stop() fast: every test stops at least one fake.
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -148,6 +161,7 @@ class FakeServer:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         if self._thread is None:  # never started, or already down
             self._httpd.server_close()
             return
@@ -198,6 +212,21 @@ class FakeServer:
                 return handler(request, match)
         return Reply(404, {"error": f"fake has no route for {request.method} {request.path}"})
 
+    def _hung_up(self, connection: socket.socket) -> bool:
+        """Wait until the client closes ``connection`` (True) or the fake stops (False)."""
+        while not self._stopping.is_set():
+            readable, _, _ = select.select([connection], [], [], 0.1)
+            if not readable:
+                continue
+            try:
+                # The TCP stream itself (under TLS too): empty means the client sent FIN.
+                if socket.socket.recv(connection, 1, socket.MSG_PEEK) == b"":
+                    return True
+            except OSError:
+                return True  # reset by the client
+            time.sleep(0.1)  # bytes of a next request: not a hang-up
+        return False
+
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
@@ -229,6 +258,12 @@ class FakeServer:
                     body=body,
                 )
                 reply = server._dispatch(request)
+                if reply.hold:
+                    if server._hung_up(self.connection):
+                        with server._lock:
+                            server.abandoned.append(request)
+                    self.close_connection = True
+                    return
                 if reply.delay:
                     time.sleep(reply.delay)
                 if reply.reset:

@@ -15,6 +15,7 @@ from functools import partial
 from typing import Any
 
 from mission_control.agent.context import RunContext, RunEnded
+from mission_control.errors import TemporaryError
 from mission_control.llm.chain import ModelLink, Switch, translate_for
 from mission_control.llm.errors import ProviderError
 from mission_control.llm.messages import LLMResponse, Message, ToolDefinition, dump_messages
@@ -72,7 +73,8 @@ async def ask_model(ctx: RunContext, *, step: int, messages: Sequence[Message]) 
             ctx.check_deadline()
             if switch is None:
                 raise RunEnded(
-                    "ProviderError", f"{link.provider} model {link.model} failed: {exc}"
+                    "ProviderError",
+                    f"{link.provider} model {link.model} failed: {exc}{_what_to_do(exc)}",
                 ) from exc
             await _record_switch(ctx, step=step, suffix=suffix, switch=switch)
             index, tried = switch.index, tried + 1
@@ -305,4 +307,14 @@ async def _record_answer(
         prompt_tokens=usage.prompt_tokens,
         completion_tokens=usage.completion_tokens,
         cost=cost.usd,
+    )
+
+
+def _what_to_do(exc: ProviderError) -> str:
+    """Advice for a failure retrying could not fix; a permanent error names its own fix."""
+    if not isinstance(exc, TemporaryError):
+        return ""
+    return (
+        "; the provider kept failing while the run retried: create a new TaskRun to try again "
+        "later, or give the Task's spec.model fallbacks so another model can take over"
     )

@@ -20,13 +20,14 @@ from mission_control.resources.taskrun import Approval
 from mission_control.runs.approvals import ApprovalEntry
 from mission_control.runs.resolve import approval_entries
 
-__all__ = ["PATCH_ATTEMPTS", "LiveRun", "StatusReporter", "generation_of"]
+__all__ = ["PATCH_PAUSE_MAX_SECONDS", "LiveRun", "StatusReporter", "generation_of"]
 
 log = logging.getLogger(__name__)
 
-#: Attempts and pause between them for a status patch that failed for a temporary reason.
-PATCH_ATTEMPTS = 4
+#: Pause after the first failed status patch; it doubles up to PATCH_PAUSE_MAX_SECONDS.
 PATCH_PAUSE_SECONDS = 1.0
+#: Longest pause between attempts while the API server is unreachable or throttles.
+PATCH_PAUSE_MAX_SECONDS = 30.0
 
 
 def generation_of(body: Mapping[str, Any]) -> int:
@@ -134,17 +135,26 @@ class StatusReporter:
         return observed
 
     async def patch_status(self, patch: Mapping[str, Any]) -> None:
+        """Merge-patch the status, trying again for as long as the failure is temporary.
+
+        The run's state is in its journal and the patch is idempotent, so waiting out an API
+        server that is down or throttling loses nothing, while giving up would leave the run
+        neither going on nor ended until the operator restarts. Cancelling the run's task
+        (the operator stopping) ends the wait.
+        """
         patch = self._observed(patch)
-        for attempt in range(1, PATCH_ATTEMPTS + 1):
+        pause = PATCH_PAUSE_SECONDS
+        attempt = 1
+        while True:
             try:
                 await self._objects.patch_status(
                     "taskruns", namespace=self._about.namespace, name=self._about.name, patch=patch
                 )
             except TemporaryError as exc:
-                if attempt == PATCH_ATTEMPTS:
-                    raise
                 log.warning("status patch failed (attempt %d), trying again: %s", attempt, exc)
-                await asyncio.sleep(exc.retry_after or PATCH_PAUSE_SECONDS * attempt)
+                await asyncio.sleep(exc.retry_after or pause)
+                pause = min(pause * 2, PATCH_PAUSE_MAX_SECONDS)
+                attempt += 1
             else:
                 self.writes += 1
                 return
