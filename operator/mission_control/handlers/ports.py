@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -106,6 +106,8 @@ class StatusReporter:
     condition observed for the current generation.
 
     ``writes`` counts the requests that changed the TaskRun or posted an Event about it.
+    ``observer`` (when set) sees every patch once it is applied, and must not wait: the
+    run's notifications start there (:mod:`.notices`).
     """
 
     def __init__(
@@ -114,10 +116,12 @@ class StatusReporter:
         *,
         about: ObjectRef,
         live: Mapping[str, Any] | None = None,
+        observer: Callable[[Mapping[str, Any]], None] | None = None,
     ) -> None:
         self._objects = objects
         self._about = about
         self._live = live
+        self.observer = observer
         self.writes = 0
 
     def _observed(self, patch: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -147,6 +151,8 @@ class StatusReporter:
                 await asyncio.sleep(exc.retry_after or PATCH_PAUSE_SECONDS * attempt)
             else:
                 self.writes += 1
+                if self.observer is not None:
+                    self.observer(patch)
                 return
 
     async def post_event(self, *, reason: str, message: str, warning: bool = False) -> None:
