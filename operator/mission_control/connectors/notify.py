@@ -16,7 +16,7 @@ import logging
 import re
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import apprise
 
@@ -126,7 +126,8 @@ def _with_ntfy_options(url: str, message: Outgoing) -> str:
     if message.link is not None:
         query.setdefault("click", message.link)
         query.setdefault("actions", f"view, Open run, {message.link}")
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    # quote, not quote_plus: Apprise reads a "+" in a query value as a plus sign.
+    return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
 
 
 class AppriseSender:

@@ -46,6 +46,7 @@ from mission_control.runs.notify import (
     compose,
     notice_of,
     wanted_by,
+    wanted_on,
 )
 from mission_control.runs.resolve import impersonated_user
 from mission_control.store import NotificationOutcome, Store, StoreError
@@ -118,7 +119,7 @@ class Notifier:
 
     def wants(self, notice: Notice, routes: Sequence[NotifyRoute]) -> bool:
         """Whether anyone hears of ``notice``."""
-        if self._operator_urls and notice.transition in self._operator_on:
+        if self._operator_urls and wanted_on(self._operator_on, notice.transition):
             return True
         return any(wanted_by(route, notice) for route in routes)
 
@@ -218,7 +219,7 @@ class Notifier:
     async def _receivers(self, dispatch: _Dispatch) -> list[_Receiver]:
         notice = dispatch.notice
         found: dict[str, _Receiver] = {}
-        if notice.transition in self._operator_on:
+        if wanted_on(self._operator_on, notice.transition):
             for url in self._operator_urls:
                 found.setdefault(url, _Receiver(url=url, source="MC_NOTIFY_URLS_FILE"))
         for route in dispatch.routes:

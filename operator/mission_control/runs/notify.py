@@ -18,6 +18,7 @@ from typing import Any, Literal
 from mission_control.resources.clustertoolpolicy import ClusterToolPolicy
 from mission_control.resources.notify import NOTIFY_TRANSITIONS, NotifyTransition
 from mission_control.resources.toolpolicy import ToolPolicySpec
+from mission_control.runs.status import transition_event
 
 __all__ = [
     "ARGUMENTS_MAX_CHARS",
@@ -34,6 +35,7 @@ __all__ = [
     "redact_arguments",
     "run_link",
     "wanted_by",
+    "wanted_on",
 ]
 
 #: Characters of a held call's arguments a message shows.
@@ -177,7 +179,16 @@ def wanted_by(route: NotifyRoute, notice: Notice) -> bool:
     """Whether ``route`` asks to hear of ``notice``."""
     if route.destructive_holds_only:
         return notice.held is not None and notice.held.risk == "DESTRUCTIVE"
-    return notice.transition in route.on
+    return wanted_on(route.on, notice.transition)
+
+
+def wanted_on(on: frozenset[NotifyTransition], transition: NotifyTransition) -> bool:
+    """Whether ``on`` asks for ``transition``. ``Failed`` also stands for every end the run's
+    Events call ``Failed`` (``LimitExceeded``, ``ProviderError``, ``InvalidTask``...), so
+    ``on: [Failed]`` hears of every failure whatever its precise reason."""
+    if transition in on:
+        return True
+    return "Failed" in on and transition_event(None, transition) == ("Warning", "Failed")
 
 
 def run_link(public_url: str | None, *, namespace: str, name: str) -> str | None:
