@@ -110,6 +110,12 @@ def test_the_message_body_is_short_enough_for_a_phone() -> None:
     assert len(message.body) <= 600
 
 
+def test_a_success_tells_the_answer_itself() -> None:
+    patch = {**ended_patch("Succeeded", "the agent answered"), "result": {"summary": "All good."}}
+
+    assert compose(notice(patch), public_url=None).body == "ops/evict-1 (Task ops/evict): All good."
+
+
 def test_only_notifiable_transitions_make_a_notice() -> None:
     assert notice(ended_patch("Running", "step 2")) is None
     assert notice({"steps": 3}) is None

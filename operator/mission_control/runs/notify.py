@@ -164,13 +164,17 @@ def notice_of(
             risk=str(pending.get("risk") or ""),
             arguments=str(pending.get("arguments") or ""),
         )
+    message = str(condition.get("message") or "")
+    result = patch.get("result")
+    if transition == "Succeeded" and isinstance(result, Mapping) and result.get("summary"):
+        message = str(result["summary"])  # the answer itself says more than "it answered"
     return Notice(
         namespace=namespace,
         name=name,
         uid=uid,
         task=task,
         transition=transition,
-        message=str(condition.get("message") or ""),
+        message=message,
         held=held,
     )
 
