@@ -179,8 +179,9 @@ class Notifier:
                 *(self._send(dispatch, receiver, message) for receiver in receivers)
             )
             sent = sum(results)
+            # Nobody reached (no receiver at all, or none took it) is a failure.
             outcome: NotificationOutcome = (
-                "sent" if sent == len(results) else "failed" if not sent else "partial"
+                "failed" if not sent else "sent" if sent == len(results) else "partial"
             )
             with suppress(StoreError):
                 await self._store.notifications.finish(

@@ -152,7 +152,10 @@ class StatusReporter:
             else:
                 self.writes += 1
                 if self.observer is not None:
-                    self.observer(patch)
+                    try:
+                        self.observer(patch)
+                    except Exception:  # a notification must never fail the run
+                        log.exception("the status patch's observer failed")
                 return
 
     async def post_event(self, *, reason: str, message: str, warning: bool = False) -> None:
