@@ -302,3 +302,32 @@ async def test_a_full_queue_drops_the_notice_without_waiting(
         "mission_control_notifications_total", {"outcome": "dropped"}
     )
     assert dropped == 1
+
+
+async def test_a_cluster_route_hears_held_destructive_calls_only(
+    crds: Cluster, notifier_of: Factory, run: ObjectRef, ntfy: FakeNtfy, store: Store
+) -> None:
+    # The Secret lives in its own namespace here, read as that namespace's agent.
+    grant_secret(crds, run.namespace, secret="pager", urls=ntfy.url(f"sre-{CANARY}"))
+    cluster = NotifyRoute(
+        namespace=run.namespace,
+        secret_name="pager",
+        secret_key="urls",
+        on=frozenset({"AwaitingApproval"}),
+        destructive_holds_only=True,
+    )
+    notifier = notifier_of()
+    async with notifier.running():
+        notices = notifier.for_run(about=run, task="")
+        notices.routes, notices.run_account = (cluster,), "some-other-account"
+        notices.observe(held("tc-1", risk="SAFE_MUTATE"))
+        notices.observe(held("tc-2", risk="DESTRUCTIVE"))
+        await eventually(lambda: len(ntfy.published) == 1, what="the page")
+
+    (page,) = ntfy.published
+    assert page.json()["topic"] == f"sre-{CANARY}"
+    assert "--tool-call tc-2" in page.json()["message"]
+    safe = await store.notifications.outcome(
+        run_uid=run.uid, transition="AwaitingApproval", tool_call_id="tc-1"
+    )
+    assert safe is None  # never queued: nobody asked to hear of it
