@@ -149,6 +149,7 @@ PUBLIC_SURFACES: dict[str, set[str]] = {
         "JournalUnavailable",
         "MESSAGES_KEY",
         "MigrationError",
+        "NotificationOutcome",
         "RecordNotFound",
         "RunRecord",
         "RunSnapshot",

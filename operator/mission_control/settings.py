@@ -37,6 +37,7 @@ __all__ = [
     "DatabaseSettings",
     "GeminiSettings",
     "KubernetesSettings",
+    "NotifySettings",
     "OllamaSettings",
     "OperatorSettings",
     "PrometheusSettings",
@@ -388,6 +389,40 @@ class TracingSettings(BaseSettings):
         return None
 
 
+class NotifySettings(BaseSettings):
+    """Notifications of runs' transitions through Apprise (ntfy, Slack, Matrix, email...)."""
+
+    model_config = _section("MC_NOTIFY_")
+    urls_file: Path | None = Field(
+        default=None,
+        description="File of Apprise URLs (one per line, # comments), e.g. a mounted Secret: "
+        "the operator-wide receivers of every run's transitions.",
+    )
+    on: str = Field(
+        default="",
+        description="Comma-separated transitions the operator-wide receivers hear of; "
+        "empty: every one but Succeeded.",
+    )
+    public_url: str | None = Field(
+        default=None,
+        validation_alias="MC_PUBLIC_URL",
+        pattern=r"^https?://[^\s]+$",
+        description="Where users reach the web view; messages link to $MC_PUBLIC_URL/ui/.",
+    )
+    queue_size: int = Field(
+        default=1000, ge=1, le=100_000, description="Messages waiting to be sent, at most."
+    )
+    retry_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        le=86400,
+        description="How long a message is retried (with backoff) before it is given up.",
+    )
+    timeout_seconds: float = Field(
+        default=15.0, gt=0, le=300, description="Seconds one attempt to one receiver may take."
+    )
+
+
 class SidecarSettings(BaseSettings):
     """The read-only HTTP API."""
 
@@ -452,6 +487,7 @@ class Settings:
     audit: AuditSettings
     sidecar: SidecarSettings
     tracing: TracingSettings
+    notify: NotifySettings
 
 
 _SECTIONS: dict[str, type[BaseSettings]] = {
@@ -467,6 +503,7 @@ _SECTIONS: dict[str, type[BaseSettings]] = {
     "sidecar": SidecarSettings,
     "audit": AuditSettings,
     "tracing": TracingSettings,
+    "notify": NotifySettings,
 }
 
 

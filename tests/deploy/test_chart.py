@@ -181,6 +181,11 @@ def test_all_options_wire_every_setting(helm: Helm) -> None:
     assert env["ARGOCD_TOKEN"]["secretKeyRef"]["key"] == "argocd-token"
     assert env["MC_PRICES_FILE"] == "/etc/mission-control/config/prices.yaml"
     assert env["OLLAMA_NUM_CTX"] == "8192"
+    assert env["MC_PUBLIC_URL"] == "https://mission-control.home.lan"
+    assert env["MC_NOTIFY_URLS_FILE"] == "/etc/mission-control/notify/urls"
+    assert env["MC_NOTIFY_ON"] == "AwaitingApproval,Failed"
+    [notify] = [v for v in pod["volumes"] if v["name"] == "notify-urls"]
+    assert notify["secret"]["items"] == [{"key": "notify-urls", "path": "urls"}]
     config = named(objects, "ConfigMap", "mission-control")
     assert yaml.safe_load(config["data"]["prices.yaml"]) == {
         "claude-sonnet-4-6": {"input": "3", "output": "15"}

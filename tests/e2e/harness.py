@@ -24,6 +24,7 @@ from typing import Any
 import psycopg
 import yaml
 
+import mission_control as mission_control_package
 from tests.controlplane.launcher import Cluster
 from tests.support.processes import die_with_parent, free_port, stop_process, tail, wait_until
 
@@ -310,10 +311,8 @@ def taskrun(name: str, *, task_name: str | None = None, **spec: Any) -> dict[str
 def operator_env(base: Mapping[str, str], extra: Iterable[tuple[str, str]] = ()) -> dict[str, str]:
     """The operator's environment: nothing inherited but what a process needs to run."""
     keep = {name: base[name] for name in ("PATH", "HOME", "LANG", "TMPDIR") if name in base}
-    if base.get("PYTHONPATH"):
-        # A worktree's tests (``PYTHONPATH=operator:.``) run the operator of that worktree, not
-        # the one the shared virtualenv was installed from.
-        paths = base["PYTHONPATH"].split(os.pathsep)
-        keep["PYTHONPATH"] = os.pathsep.join(str(Path(p).resolve()) for p in paths if p)
+    # The code under test, wherever the console script's own install points (a worktree
+    # shares the virtualenv of another checkout).
+    keep["PYTHONPATH"] = str(Path(mission_control_package.__file__).resolve().parents[1])
     # A port of its own for the metrics, so operators started side by side do not collide.
     return {**keep, "PYTHONUNBUFFERED": "1", "MC_METRICS_PORT": str(free_port()), **dict(extra)}

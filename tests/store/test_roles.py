@@ -32,6 +32,7 @@ TABLES = {
     "hosts": "id",
     "workloads": "id",
     "services": "id",
+    "notifications_sent": "run_uid",
     "schema_migrations": "version",
 }
 

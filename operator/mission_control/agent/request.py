@@ -20,6 +20,7 @@ from mission_control.llm.pricing import PriceTable
 from mission_control.resources.task import TaskSpec
 from mission_control.resources.taskrun import TaskRunSpec
 from mission_control.resources.toolpolicy import Approver
+from mission_control.runs.notify import NotifyRoute
 from mission_control.runs.policy import ClusterPolicy
 from mission_control.runs.resolve import DEFAULT_SERVICE_ACCOUNT, RunPolicy
 from mission_control.runs.status import RunReason, StepCounts
@@ -63,6 +64,9 @@ class RunRequest:
     namespace_labels: Mapping[str, str] = field(default_factory=dict)
     service_account: str = DEFAULT_SERVICE_ACCOUNT
     service_account_exists: bool = True
+    #: Who hears of the run's transitions (the policies' ``notify``), besides the operator-wide
+    #: receivers.
+    notify_routes: tuple[NotifyRoute, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

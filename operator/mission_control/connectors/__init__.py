@@ -2,7 +2,8 @@
 
 Only connectors talk to those systems. Each translates its library's exceptions once into
 :mod:`mission_control.connectors.errors`, has timeouts, and offers ``check()`` for the
-health endpoint. Credentials never appear in errors or logs.
+health endpoint. Credentials never appear in errors or logs. :mod:`.notify` sends
+notifications through Apprise (the only module that imports it).
 """
 
 from __future__ import annotations

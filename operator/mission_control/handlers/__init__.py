@@ -12,6 +12,7 @@ here.
 - :mod:`.ports`: the loop's live view of a TaskRun and its status and Event reporter.
 - :mod:`.resolution`: a TaskRun resolved into the loop's request (or why it cannot run).
 - :mod:`.logs`: log lines as text or JSON, with the run's namespace and name on each.
+- :mod:`.notices`: notifications of runs' transitions, sent in the background.
 
 See ``docs/architecture.md``.
 """

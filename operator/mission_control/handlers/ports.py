@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -107,6 +107,8 @@ class StatusReporter:
     condition observed for the current generation.
 
     ``writes`` counts the requests that changed the TaskRun or posted an Event about it.
+    ``observer`` (when set) sees every patch once it is applied, and must not wait: the
+    run's notifications start there (:mod:`.notices`).
     """
 
     def __init__(
@@ -115,10 +117,12 @@ class StatusReporter:
         *,
         about: ObjectRef,
         live: Mapping[str, Any] | None = None,
+        observer: Callable[[Mapping[str, Any]], None] | None = None,
     ) -> None:
         self._objects = objects
         self._about = about
         self._live = live
+        self.observer = observer
         self.writes = 0
 
     def _observed(self, patch: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -157,6 +161,11 @@ class StatusReporter:
                 attempt += 1
             else:
                 self.writes += 1
+                if self.observer is not None:
+                    try:
+                        self.observer(patch)
+                    except Exception:  # a notification must never fail the run
+                        log.exception("the status patch's observer failed")
                 return
 
     async def post_event(self, *, reason: str, message: str, warning: bool = False) -> None:

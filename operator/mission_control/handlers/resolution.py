@@ -26,6 +26,7 @@ from mission_control.resources.task import TaskSpec
 from mission_control.resources.taskrun import TaskRunSpec
 from mission_control.resources.toolpolicy import ToolPolicySpec
 from mission_control.runs.cluster import cluster_approvers, cluster_policies
+from mission_control.runs.notify import notify_routes
 from mission_control.runs.readiness import task_readiness
 from mission_control.runs.resolve import RunPolicy, run_policy, service_account
 from mission_control.runs.status import RunReason
@@ -85,7 +86,8 @@ async def resolve_run(raw: Mapping[str, Any], *, services: OperatorServices) -> 
         raise InvalidRun(
             "InvalidTask", f"{label} is not Ready ({verdict.reason}): {verdict.message}"
         )
-    policy = _run_policy(policy_raw, namespace=namespace, name=policy_name)
+    policy_spec = _policy_spec(policy_raw, namespace=namespace, name=policy_name)
+    policy = _run_policy(policy_spec, raw=policy_raw, namespace=namespace, name=policy_name)
     cluster = await _cluster_policies(services)
     account = service_account(run=spec, task=task, default=services.default_service_account)
     labels = await services.objects.namespace_labels(namespace)
@@ -107,6 +109,7 @@ async def resolve_run(raw: Mapping[str, Any], *, services: OperatorServices) -> 
         namespace_labels=labels,
         service_account=account,
         service_account_exists=exists,
+        notify_routes=notify_routes(policy=policy_spec, namespace=namespace, cluster=cluster),
     )
 
 
@@ -154,14 +157,23 @@ async def _cluster_policies(services: OperatorServices) -> list[ClusterToolPolic
     return parsed
 
 
-def _run_policy(raw: Mapping[str, Any] | None, *, namespace: str, name: str) -> RunPolicy:
+def _policy_spec(
+    raw: Mapping[str, Any] | None, *, namespace: str, name: str
+) -> ToolPolicySpec | None:
     if raw is None:
-        return run_policy(namespace=namespace, name=None, generation=None, spec=None)
+        return None
     try:
-        spec = ToolPolicySpec.model_validate(raw.get("spec") or {})
+        return ToolPolicySpec.model_validate(raw.get("spec") or {})
     except ValidationError as exc:
         raise InvalidRun(
             "InvalidTask", f"ToolPolicy {namespace}/{name} is invalid: {_first_error(exc)}"
         ) from None
+
+
+def _run_policy(
+    spec: ToolPolicySpec | None, *, raw: Mapping[str, Any] | None, namespace: str, name: str
+) -> RunPolicy:
+    if raw is None or spec is None:
+        return run_policy(namespace=namespace, name=None, generation=None, spec=None)
     generation = (raw.get("metadata") or {}).get("generation")
     return run_policy(namespace=namespace, name=name, generation=generation, spec=spec)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from mission_control.agent import AgentServices
 from mission_control.connectors.kubernetes.custom import MissionControlObjects
+from mission_control.handlers.notices import Notifier
 from mission_control.runs.readiness import Capabilities
 from mission_control.runs.resolve import DEFAULT_SERVICE_ACCOUNT
 from mission_control.store import Store
@@ -26,7 +27,8 @@ class OperatorServices:
     ``objects`` reads and patches our custom objects and posts Events with the operator's own
     identity; ``agent`` is what every run shares; ``capabilities`` is what the configuration can
     serve (tools, providers), which Tasks are judged against; ``max_concurrent_runs`` bounds the
-    runs driven at once (the others wait with reason ``Queued``).
+    runs driven at once (the others wait with reason ``Queued``); ``notifier`` sends the
+    notifications of runs' transitions (None: none are sent).
     """
 
     objects: MissionControlObjects
@@ -35,6 +37,7 @@ class OperatorServices:
     default_service_account: str = DEFAULT_SERVICE_ACCOUNT
     max_concurrent_runs: int = 20
     clock: Callable[[], dt.datetime] = field(default=utc_now)
+    notifier: Notifier | None = None
 
     @property
     def store(self) -> Store:

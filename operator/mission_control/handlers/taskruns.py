@@ -32,6 +32,7 @@ from mission_control.connectors.kubernetes.custom import ObjectRef
 from mission_control.errors import MissionControlError, TemporaryError
 from mission_control.handlers.definitions import previous_condition
 from mission_control.handlers.logs import bind_run, unbind_run
+from mission_control.handlers.notices import RunNotices
 from mission_control.handlers.ports import LiveRun, StatusReporter, generation_of
 from mission_control.handlers.queue import RunQueue
 from mission_control.handlers.resolution import InvalidRun, resolve_run
@@ -156,15 +157,18 @@ class TaskRuns:
     async def _run(self, body: Mapping[str, Any], live: LiveRun) -> None:
         raw = dict(body)
         metadata = raw["metadata"]
+        about = ObjectRef(
+            kind="TaskRun",
+            namespace=str(metadata["namespace"]),
+            name=str(metadata["name"]),
+            uid=str(metadata["uid"]),
+        )
+        notices = self._notices(raw, about=about)
         reporter = StatusReporter(
             self._services.objects,
-            about=ObjectRef(
-                kind="TaskRun",
-                namespace=str(metadata["namespace"]),
-                name=str(metadata["name"]),
-                uid=str(metadata["uid"]),
-            ),
+            about=about,
             live=body,
+            observer=None if notices is None else notices.observe,
         )
         try:
             if live.cancelled() and not (raw.get("status") or {}).get("startTime"):
@@ -181,6 +185,10 @@ class TaskRuns:
             except InvalidRun as exc:
                 await self._end(raw, reporter, reason=exc.reason, message=exc.message)
                 return
+            if notices is not None:
+                notices.routes = request.notify_routes
+                notices.run_account = request.service_account
+                notices.task = request.task_name
             if not await self._queue_up(raw, reporter, live):
                 return
             try:
@@ -211,6 +219,13 @@ class TaskRuns:
                     message=f"the operator failed while driving the run: {type(exc).__name__}: "
                     f"{exc}; see the operator's log",
                 )
+
+    def _notices(self, raw: Mapping[str, Any], *, about: ObjectRef) -> RunNotices | None:
+        if self._services.notifier is None:
+            return None
+        ref = (raw.get("spec") or {}).get("taskRef") or {}
+        task = f"{about.namespace}/{ref['name']}" if ref.get("name") else ""
+        return self._services.notifier.for_run(about=about, task=task)
 
     async def _resolve(self, raw: Mapping[str, Any]) -> RunRequest:
         pause = 1.0

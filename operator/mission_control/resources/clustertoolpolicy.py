@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from mission_control.resources.common import KubernetesObject, Metadata, Resource
+from mission_control.resources.notify import ClusterNotify
 from mission_control.resources.schemas import patterns
 from mission_control.resources.toolpolicy import (
     AppGlob,
@@ -65,6 +66,7 @@ class ClusterToolPolicySpec(Resource):
     grants: list[ToolGrant] = Field(default_factory=list, max_length=100)
     rules: list[PolicyRule] = Field(default_factory=list, max_length=100)
     approvers: list[Approver] = Field(default_factory=list, max_length=50)
+    notify: ClusterNotify | None = None
 
 
 class ClusterToolPolicy(KubernetesObject):

@@ -15,6 +15,7 @@ from mission_control.resources.common import (
     UserName,
     require_unique,
 )
+from mission_control.resources.notify import Notify
 from mission_control.resources.schemas import patterns
 
 __all__ = [
@@ -87,6 +88,7 @@ class ToolPolicySpec(Resource):
     approval: ApprovalSettings | None = None
     approval_timeout_seconds: int | None = Field(default=None, ge=60, le=604800)
     budgets: Budgets | None = None
+    notify: Notify | None = None
 
     @field_validator("target_namespaces")
     @classmethod

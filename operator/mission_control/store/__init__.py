@@ -37,6 +37,7 @@ from mission_control.store.errors import (
 )
 from mission_control.store.journal import EVENTS_CHANNEL
 from mission_control.store.migrate import apply_migrations
+from mission_control.store.notifications import NotificationOutcome
 from mission_control.store.records import (
     AuditEntry,
     ChainHead,
@@ -77,6 +78,7 @@ __all__ = [
     "JournalEvent",
     "JournalUnavailable",
     "MigrationError",
+    "NotificationOutcome",
     "RecordNotFound",
     "RunRecord",
     "RunSnapshot",

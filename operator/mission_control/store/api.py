@@ -15,6 +15,7 @@ from mission_control.store.inventory import InventoryItems
 from mission_control.store.journal import Journal
 from mission_control.store.llm import LlmExchanges
 from mission_control.store.migrate import check_schema
+from mission_control.store.notifications import Notifications
 from mission_control.store.records import Conversation, JournalEvent
 from mission_control.store.runs import Runs, Tasks
 from mission_control.store.tool_calls import ToolCalls, ToolDefinitions
@@ -41,6 +42,7 @@ class Store:
         self.tasks = Tasks(db)
         self.audit = Audit(db, key=audit_key)
         self.inventory = InventoryItems(db)
+        self.notifications = Notifications(db)
 
     @classmethod
     @asynccontextmanager

@@ -149,6 +149,13 @@ class OperatorMetrics:
             ["outcome"],
             registry=reg,
         )
+        self.notifications = Counter(
+            "mission_control_notifications",
+            "Notifications of runs' transitions, one per receiver, by outcome (sent, failed; "
+            "dropped: the queue was full).",
+            ["outcome"],
+            registry=reg,
+        )
         self._inventory_success: dict[str, float] = {}
         self._checkpoint_at: float | None = None
         self.audit_checkpoint_age.set_function(self._checkpoint_age)
@@ -256,6 +263,9 @@ class OperatorMetrics:
         self.audit_checkpoints.labels(outcome=outcome).inc()
         if outcome == "ok":
             self._checkpoint_at = time.monotonic()
+
+    def notification(self, *, outcome: str) -> None:
+        self.notifications.labels(outcome=outcome).inc()
 
     def _checkpoint_age(self) -> float:
         at = self._checkpoint_at

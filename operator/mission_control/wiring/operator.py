@@ -30,6 +30,7 @@ from mission_control.telemetry import OperatorMetrics, RunTracing, serve_metrics
 from mission_control.tools import ToolContext, ToolRegistry, default_registry
 from mission_control.wiring import build_connectors, build_inventory
 from mission_control.wiring.background import AuditCheckpointer, InventoryRefresher, background
+from mission_control.wiring.notifications import build_notifier
 
 __all__ = ["capabilities_of", "operator_services", "tool_definitions"]
 
@@ -124,15 +125,27 @@ async def operator_services(
                 checkpointer = _checkpointer(
                     settings, connectors=connectors, store=store, metrics=metrics
                 )
-                async with background(refresher=refresher, checkpointer=checkpointer):
+                objects = MissionControlObjects(connectors.kubernetes)
+                notifier = build_notifier(
+                    settings,
+                    kubernetes=connectors.kubernetes,
+                    objects=objects,
+                    store=store,
+                    metrics=metrics,
+                )
+                async with (
+                    background(refresher=refresher, checkpointer=checkpointer),
+                    notifier.running(),
+                ):
                     yield OperatorServices(
-                        objects=MissionControlObjects(connectors.kubernetes),
+                        objects=objects,
                         agent=agent,
                         capabilities=capabilities_of(
                             registry=registry, tools=tools, providers=providers
                         ),
                         default_service_account=settings.operator.agent_service_account,
                         max_concurrent_runs=settings.operator.max_concurrent_runs,
+                        notifier=notifier,
                     )
         finally:
             if stop_metrics is not None:

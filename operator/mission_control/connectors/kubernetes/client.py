@@ -63,6 +63,7 @@ from mission_control.connectors.kubernetes.wire import (
     parse_pod,
     parse_pods,
     parse_scale,
+    parse_secret_key,
     parse_workloads,
 )
 from mission_control.settings import KubernetesSettings
@@ -386,6 +387,25 @@ class KubernetesConnector:
             impersonate=impersonate,
         )
         return self._parse(lambda: parse_pod(data), op=op)
+
+    async def read_secret_key(
+        self, namespace: str, name: str, key: str, *, impersonate: str | None = None
+    ) -> str:
+        """The text under ``key`` of Secret ``namespace/name`` (notification receivers).
+
+        Always called with a ServiceAccount to impersonate: the operator itself may not read
+        Secrets. A missing key is :class:`ConnectorNotFound`; the value never appears in an
+        error.
+        """
+        op = Operation(
+            verb="get", resource="secrets", kind="Secret", namespace=namespace, name=name
+        )
+        data = await self._fetch(
+            lambda apis, o: apis.core.read_namespaced_secret(name, namespace, **o),
+            op=op,
+            impersonate=impersonate,
+        )
+        return self._parse(lambda: parse_secret_key(data, key=key, op=op), op=op)
 
     async def read_pod_log(
         self,

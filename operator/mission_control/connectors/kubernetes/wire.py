@@ -11,12 +11,17 @@ the project starts to read is added in one place; split by resource if it grows 
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from datetime import datetime
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from mission_control.connectors.errors import ConnectorNotFound
+from mission_control.connectors.kubernetes.errors import Operation
 from mission_control.connectors.kubernetes.objects import (
     RESTARTED_AT_ANNOTATION,
     ContainerState,
@@ -39,6 +44,7 @@ __all__ = [
     "parse_pod",
     "parse_pods",
     "parse_scale",
+    "parse_secret_key",
     "parse_workloads",
 ]
 
@@ -367,6 +373,21 @@ def _pod(raw: _Pod) -> K8sPod:
 
 def parse_pod(data: bytes) -> K8sPod:
     return _pod(_Pod.model_validate_json(data))
+
+
+def parse_secret_key(data: bytes, *, key: str, op: Operation) -> str:
+    """The UTF-8 text under ``key`` of a Secret. Errors never quote the Secret's content
+    (a validation error would echo the value it rejected)."""
+    try:
+        values = json.loads(data).get("data") or {}
+    except (ValueError, AttributeError):
+        raise ValueError("the answer is not a Secret") from None
+    if key not in values:
+        raise ConnectorNotFound(f"{op.object()} has no key {key!r}")
+    try:
+        return base64.b64decode(str(values[key]), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise ValueError(f"key {key!r} is not base64-encoded UTF-8 text") from None
 
 
 def parse_pods(pages: list[bytes]) -> list[K8sPod]:

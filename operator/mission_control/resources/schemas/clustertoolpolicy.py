@@ -3,6 +3,7 @@ that namespaces cannot relax, and approvers added to every namespace's."""
 
 from __future__ import annotations
 
+from mission_control.resources.schemas.notify import cluster_notify_schema
 from mission_control.resources.schemas.parts import (
     array_schema,
     cel_rule,
@@ -116,6 +117,7 @@ def clustertoolpolicy_properties() -> Schema:
             "approvers": approvers_schema(
                 "Users and groups added to every namespace's approvers for held calls."
             ),
+            "notify": cluster_notify_schema(),
         },
     )
     return {"spec": spec, "status": policy_status_schema()}

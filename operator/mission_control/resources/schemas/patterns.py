@@ -26,6 +26,7 @@ __all__ = [
     "PARAM_NAME",
     "REQUESTED_BY_ANNOTATION",
     "RISKS",
+    "SECRET_KEY",
     "SELECTOR_OPERATORS",
     "TOOL_GLOB",
     "TOOL_NAME",
@@ -45,6 +46,7 @@ DECIMAL_USD = r"^[0-9]{1,6}(\.[0-9]{1,6})?$"
 COST_TOTAL = r"^[0-9]{1,12}(\.[0-9]{1,18})?$"
 ARGS_DIGEST = r"^sha256:[0-9a-f]{64}$"
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+SECRET_KEY = r"^[-._a-zA-Z0-9]+$"
 DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 PARAM_NAME = r"^[A-Za-z_][A-Za-z0-9_-]*$"
 TOOL_NAME = r"^[a-z][a-z0-9_]*$"

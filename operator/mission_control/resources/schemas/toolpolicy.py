@@ -5,6 +5,7 @@ The rule, approver and glob pieces are shared with the ClusterToolPolicy.
 
 from __future__ import annotations
 
+from mission_control.resources.schemas.notify import notify_schema
 from mission_control.resources.schemas.parts import (
     array_schema,
     cel_rule,
@@ -198,6 +199,7 @@ def toolpolicy_properties() -> Schema:
                 maximum=604800,
             ),
             "budgets": budgets,
+            "notify": notify_schema(),
         },
     )
     return {"spec": spec, "status": policy_status_schema()}
