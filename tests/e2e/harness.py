@@ -10,7 +10,6 @@ the kubectl commands users type: ``apply -f``, ``get -w`` (captured by :class:`W
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
