@@ -1,0 +1,154 @@
+"""The TaskRuns a TaskTrigger creates and keeps: their names, their manifest, their history.
+
+Pure: the handlers list a trigger's runs (label ``missioncontrol.dev/trigger``) and hand them
+here as :class:`OwnedRun` values; what comes back is data to create, patch or delete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from mission_control.resources.schemas.patterns import (
+    FINGERPRINT_LABEL,
+    GROUP,
+    TRIGGER_LABEL,
+    VERSION,
+)
+from mission_control.resources.tasktrigger import RecentAlert, TaskTriggerSpec
+
+__all__ = [
+    "OwnedRun",
+    "TriggerRef",
+    "alert_run_name",
+    "recent_alerts",
+    "run_manifest",
+    "runs_to_prune",
+    "schedule_run_name",
+]
+
+#: Longest name of a run we create: it stays usable as a label value (at most 63 characters).
+RUN_NAME_MAX = 63
+Outcome = Literal["True", "False", "Unknown"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class TriggerRef:
+    """The trigger a run belongs to."""
+
+    namespace: str
+    name: str
+    uid: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class OwnedRun:
+    """A TaskRun of the trigger as listed: ``succeeded`` is its Succeeded condition status."""
+
+    name: str
+    uid: str
+    created_at: datetime
+    succeeded: Outcome
+    finished_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.succeeded == "Unknown"
+
+
+def _name(trigger: str, suffix: str) -> str:
+    room = RUN_NAME_MAX - len(suffix) - 1
+    return f"{trigger[:room].rstrip('-.')}-{suffix}"
+
+
+def schedule_run_name(trigger: str, tick: datetime) -> str:
+    """``<trigger>-<unix minute of the tick>`` (seconds when the schedule has them): the same
+    tick always gets the same name, so it can never start twice."""
+    seconds = int(tick.timestamp())
+    suffix = str(seconds // 60) if seconds % 60 == 0 else str(seconds)
+    return _name(trigger, suffix)
+
+
+def alert_run_name(trigger: str, fingerprint: str, now: datetime) -> str:
+    """``<trigger>-<hash of the fingerprint and minute>``: one run per alert and minute."""
+    minute = int(now.timestamp()) // 60
+    digest = hashlib.sha256(f"{fingerprint}/{minute}".encode()).hexdigest()[:10]
+    return _name(trigger, digest)
+
+
+def run_manifest(
+    *,
+    trigger: TriggerRef,
+    spec: TaskTriggerSpec,
+    name: str,
+    params: Mapping[str, str],
+    fingerprint: str | None = None,
+) -> dict[str, Any]:
+    """The TaskRun to create: owned by the trigger (garbage-collected with it), labelled."""
+    labels = {TRIGGER_LABEL: trigger.name[:63]}
+    if fingerprint is not None:
+        labels[FINGERPRINT_LABEL] = fingerprint
+    run_spec: dict[str, Any] = {"taskRef": {"name": spec.task_ref.name}}
+    if params:
+        run_spec["params"] = [{"name": key, "value": value} for key, value in params.items()]
+    if spec.run_template is not None:
+        run_spec.update(spec.run_template.to_k8s())
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "TaskRun",
+        "metadata": {
+            "name": name,
+            "namespace": trigger.namespace,
+            "labels": labels,
+            "ownerReferences": [
+                {
+                    "apiVersion": f"{GROUP}/{VERSION}",
+                    "kind": "TaskTrigger",
+                    "name": trigger.name,
+                    "uid": trigger.uid,
+                    "controller": True,
+                    "blockOwnerDeletion": True,
+                }
+            ],
+        },
+        "spec": run_spec,
+    }
+
+
+def runs_to_prune(
+    runs: Sequence[OwnedRun], *, successful_limit: int, failed_limit: int
+) -> list[OwnedRun]:
+    """The finished runs beyond the history limits, oldest first; active runs are kept."""
+    doomed: list[OwnedRun] = []
+    for outcome, limit in (("True", successful_limit), ("False", failed_limit)):
+        finished = sorted(
+            (run for run in runs if run.succeeded == outcome),
+            key=lambda run: (run.finished_at or run.created_at, run.created_at, run.name),
+        )
+        doomed.extend(finished[: max(len(finished) - limit, 0)])
+    return doomed
+
+
+def recent_alerts(
+    entries: Sequence[RecentAlert],
+    *,
+    started: Mapping[str, datetime],
+    now: datetime,
+    cooldown_seconds: int,
+    most: int = 100,
+) -> list[RecentAlert]:
+    """The fingerprints still within the cooldown, with the ones that just ``started``; the
+    newest ``most`` of them."""
+    cutoff = now - timedelta(seconds=cooldown_seconds)
+    latest = {entry.fingerprint: entry.started_at.astimezone(UTC) for entry in entries}
+    latest.update(started)
+    kept = [
+        RecentAlert(fingerprint=fingerprint, started_at=at)
+        for fingerprint, at in latest.items()
+        if at > cutoff
+    ]
+    kept.sort(key=lambda entry: entry.started_at, reverse=True)
+    return kept[:most]
