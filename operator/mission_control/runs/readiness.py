@@ -39,6 +39,10 @@ ReadyReason = Literal[
     "ProviderUnavailable",
     "PolicyNotFound",
     "InvalidParams",
+    "InvalidSchedule",
+    "InvalidMatcher",
+    "TokenMissing",
+    "TaskNotFound",
 ]
 
 

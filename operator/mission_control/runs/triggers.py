@@ -7,6 +7,7 @@ here as :class:`OwnedRun` values; what comes back is data to create, patch or de
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,8 @@ from mission_control.resources.schemas.patterns import (
     VERSION,
 )
 from mission_control.resources.tasktrigger import RecentAlert, TaskTriggerSpec
+from mission_control.runs.readiness import Readiness
+from mission_control.runs.schedule import InvalidSchedule, parse_schedule
 
 __all__ = [
     "OwnedRun",
@@ -28,6 +31,7 @@ __all__ = [
     "run_manifest",
     "runs_to_prune",
     "schedule_run_name",
+    "trigger_readiness",
 ]
 
 #: Longest name of a run we create: it stays usable as a label value (at most 63 characters).
@@ -152,3 +156,46 @@ def recent_alerts(
     ]
     kept.sort(key=lambda entry: entry.started_at, reverse=True)
     return kept[:most]
+
+
+def trigger_readiness(
+    spec: TaskTriggerSpec, *, namespace: str, task_found: bool, token_found: bool | None
+) -> Readiness:
+    """Whether the trigger can start runs, or what to fix.
+
+    ``token_found`` is None for a schedule (no token to find).
+    """
+    if spec.schedule is not None:
+        try:
+            parse_schedule(spec.schedule)
+        except InvalidSchedule as exc:
+            return Readiness(ready=False, reason="InvalidSchedule", message=str(exc))
+    if spec.alert is not None:
+        for matcher in spec.alert.matchers:
+            if matcher.op in ("=~", "!~"):
+                try:
+                    re.compile(matcher.value)
+                except re.error as exc:
+                    return Readiness(
+                        ready=False,
+                        reason="InvalidMatcher",
+                        message=f"spec.alert.matchers: {matcher.value!r} of label "
+                        f"{matcher.label} is not a regular expression ({exc}); fix or use =",
+                    )
+        if not token_found:
+            ref = spec.alert.token_secret_ref
+            return Readiness(
+                ready=False,
+                reason="TokenMissing",
+                message=f"spec.alert.tokenSecretRef: Secret {namespace}/{ref.name} with key "
+                f"{ref.key} not found; create it (kubectl create secret generic {ref.name} "
+                f"-n {namespace} --from-literal={ref.key}=TOKEN), alerts are refused until then",
+            )
+    if not task_found:
+        return Readiness(
+            ready=False,
+            reason="TaskNotFound",
+            message=f"spec.taskRef: Task {namespace}/{spec.task_ref.name} not found; create it "
+            "or fix the name",
+        )
+    return Readiness(ready=True, reason="Valid", message="")
