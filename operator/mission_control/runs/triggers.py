@@ -77,9 +77,10 @@ def schedule_run_name(trigger: str, tick: datetime) -> str:
 
 
 def alert_run_name(trigger: str, fingerprint: str, now: datetime) -> str:
-    """``<trigger>-<hash of the fingerprint and minute>``: one run per alert and minute."""
-    minute = int(now.timestamp()) // 60
-    digest = hashlib.sha256(f"{fingerprint}/{minute}".encode()).hexdigest()[:10]
+    """``<trigger>-<hash of the fingerprint and second>``: a repeated delivery in the same
+    second cannot start a second run, even past the status' cooldown."""
+    second = int(now.timestamp())
+    digest = hashlib.sha256(f"{fingerprint}/{second}".encode()).hexdigest()[:10]
     return _name(trigger, digest)
 
 
