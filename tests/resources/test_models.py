@@ -11,9 +11,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from mission_control.resources import ClusterToolPolicy, Limits, Task, TaskRun, ToolPolicy
-from mission_control.resources.tasktrigger import TaskTrigger
 from mission_control.resources.crds import all_crds, render
 from mission_control.resources.taskrun import PendingApproval, RunResult, UsageStatus
+from mission_control.resources.tasktrigger import TaskTrigger
 from tests.resources.corpus import (
     INVALID,
     Case,
