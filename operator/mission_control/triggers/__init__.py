@@ -4,6 +4,7 @@
   runs, its Ready verdict, starting runs under the concurrency policy, pruning the history,
   the status. The kopf handlers (:mod:`mission_control.handlers.triggers`) call it for
   schedules and for the runs' events.
+- :mod:`.objects`: the raw objects' parts the service reads and writes (runs, status entries).
 - :mod:`.receiver`: the Alertmanager webhook receiver (an ``aiohttp`` server on
   ``MC_WEBHOOK_PORT``), started by the composition root when the port is set.
 

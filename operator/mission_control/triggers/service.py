@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +21,6 @@ from mission_control.resources.common import Condition
 from mission_control.resources.schemas.patterns import TRIGGER_LABEL
 from mission_control.resources.tasktrigger import (
     TaskTriggerSpec,
-    TaskTriggerStatus,
     TriggerCounts,
 )
 from mission_control.runs.alerts import WebhookPayload, judge_alert
@@ -39,70 +37,20 @@ from mission_control.runs.triggers import (
     trigger_readiness,
 )
 from mission_control.telemetry import OperatorMetrics
+from mission_control.triggers.objects import (
+    Reception,
+    counts_entry,
+    owned_run,
+    parse_time,
+    run_entry,
+    stamp,
+    trigger_ref,
+    trigger_status,
+)
 
-__all__ = ["Reception", "TriggerService", "parse_time"]
+__all__ = ["Reception", "TriggerService"]
 
 log = logging.getLogger(__name__)
-
-
-def parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _owned_run(raw: Mapping[str, Any]) -> OwnedRun:
-    metadata = raw.get("metadata") or {}
-    status = raw.get("status") or {}
-    succeeded: Any = "Unknown"
-    for condition in status.get("conditions") or ():
-        if isinstance(condition, dict) and condition.get("type") == "Succeeded":
-            succeeded = condition.get("status")
-    return OwnedRun(
-        name=str(metadata.get("name")),
-        uid=str(metadata.get("uid")),
-        created_at=parse_time(metadata.get("creationTimestamp")) or datetime.min,
-        succeeded=succeeded if succeeded in ("True", "False") else "Unknown",
-        finished_at=parse_time(status.get("completionTime")),
-    )
-
-
-def _ref(raw: Mapping[str, Any]) -> TriggerRef:
-    metadata = raw["metadata"]
-    return TriggerRef(
-        namespace=str(metadata["namespace"]), name=str(metadata["name"]), uid=str(metadata["uid"])
-    )
-
-
-def _run_entry(run: OwnedRun) -> dict[str, str]:
-    return {"name": run.name, "uid": run.uid, "succeeded": run.succeeded}
-
-
-@dataclass
-class Reception:
-    """What one notification did: run names started, and how many alerts went which way."""
-
-    started: list[str] = field(default_factory=list)
-    deduplicated: int = 0
-    skipped: int = 0
-    ignored: int = 0
-    refused: list[dict[str, str]] = field(default_factory=list)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "started": self.started,
-            "deduplicated": self.deduplicated,
-            "skipped": self.skipped,
-            "ignored": self.ignored,
-            "refused": self.refused,
-        }
 
 
 class TriggerService:
@@ -141,7 +89,7 @@ class TriggerService:
         for raw in listed:
             owners = (raw.get("metadata") or {}).get("ownerReferences") or ()
             if any(isinstance(o, dict) and o.get("uid") == trigger.uid for o in owners):
-                owned.append(_owned_run(raw))
+                owned.append(owned_run(raw))
         return owned
 
     # -- Ready ----------------------------------------------------------------------------
@@ -225,7 +173,7 @@ class TriggerService:
             log.info("taskrun %s/%s exists already: not started again", trigger.namespace, name)
             return None
         log.info("tasktrigger %s/%s started taskrun %s", trigger.namespace, trigger.name, name)
-        return _owned_run(created)
+        return owned_run(created)
 
     async def _cancel(self, trigger: TriggerRef, runs: Sequence[OwnedRun]) -> None:
         for run in runs:
@@ -253,25 +201,31 @@ class TriggerService:
             if spec.schedule is None:
                 return None
             schedule = parse_schedule(spec.schedule)
-            trigger = _ref(raw)
-            status = _status(raw)
-            runs = await self.runs_of(trigger)
-            active = [run for run in runs if run.active]
+            trigger = trigger_ref(raw)
+            status = trigger_status(raw)
             now = self.clock()
             created = parse_time(raw["metadata"].get("creationTimestamp")) or now
-            decision = decide_tick(
-                schedule,
-                now=now,
-                last_tick=status.last_schedule_time,
-                created_at=created,
-                active_runs=len(active),
-                policy=spec.concurrency_policy,
-                suspended=spec.suspend,
-            )
+
+            def decide(active_runs: int) -> TickDecision:
+                return decide_tick(
+                    schedule,
+                    now=now,
+                    last_tick=status.last_schedule_time,
+                    created_at=created,
+                    active_runs=active_runs,
+                    policy=spec.concurrency_policy,
+                    suspended=spec.suspend,
+                )
+
+            decision = decide(0)
+            active: list[OwnedRun] = []
+            if decision.tick is not None:  # only then do the active runs matter: list them
+                active = [run for run in await self.runs_of(trigger) if run.active]
+                decision = decide(len(active))
             counts = status.counts or TriggerCounts()
             patch: dict[str, Any] = {}
             if decision.tick is not None:
-                patch["lastScheduleTime"] = _stamp(decision.tick)
+                patch["lastScheduleTime"] = stamp(decision.tick)
             if decision.action in ("skip-active", "skip-missed"):
                 counts = counts.model_copy(update={"skipped": counts.skipped + 1})
                 self._count(source="schedule", outcome="skipped")
@@ -294,12 +248,13 @@ class TriggerService:
                 if run is not None:
                     counts = counts.model_copy(update={"started": counts.started + 1})
                     self._count(source="schedule", outcome="started")
-                    patch["lastTriggerTime"] = _stamp(now)
-                    patch["lastRun"] = _run_entry(run)
+                    patch["lastTriggerTime"] = stamp(now)
+                    patch["lastRun"] = run_entry(run)
                     active = [*active, run]
-            patch["counts"] = _counts(counts)
-            patch["active"] = [_run_entry(run) for run in active]
-            next_stamp = _stamp(decision.next_time)
+            patch["counts"] = counts_entry(counts)
+            if decision.tick is not None:
+                patch["active"] = [run_entry(run) for run in active]
+            next_stamp = stamp(decision.next_time)
             if (
                 decision.tick is not None
                 or (raw.get("status") or {}).get("nextScheduleTime") != next_stamp
@@ -326,8 +281,8 @@ class TriggerService:
             spec = TaskTriggerSpec.model_validate(fresh.get("spec") or {})
             if spec.alert is None:
                 return reception
-            trigger = _ref(fresh)
-            status = _status(fresh)
+            trigger = trigger_ref(fresh)
+            status = trigger_status(fresh)
             now = self.clock()
             recent = {entry.fingerprint: entry.started_at for entry in status.recent_alerts}
             runs = await self.runs_of(trigger)
@@ -391,13 +346,13 @@ class TriggerService:
                 cooldown_seconds=spec.alert.cooldown_seconds,
             )
             patch: dict[str, Any] = {
-                "counts": _counts(counts),
+                "counts": counts_entry(counts),
                 "recentAlerts": [entry.to_k8s() for entry in kept],
-                "active": [_run_entry(run) for run in active],
+                "active": [run_entry(run) for run in active],
             }
             if last_run is not None:
-                patch["lastTriggerTime"] = _stamp(now)
-                patch["lastRun"] = _run_entry(last_run)
+                patch["lastTriggerTime"] = stamp(now)
+                patch["lastRun"] = run_entry(last_run)
             await self._patch(trigger, patch)
         for refused in reception.refused:
             log.warning(
@@ -420,7 +375,7 @@ class TriggerService:
                 spec = TaskTriggerSpec.model_validate(raw.get("spec") or {})
             except ValidationError:
                 return
-            trigger = _ref(raw)
+            trigger = trigger_ref(raw)
             runs = await self.runs_of(trigger)
             doomed = runs_to_prune(
                 runs,
@@ -438,23 +393,10 @@ class TriggerService:
                     log.info("tasktrigger %s/%s pruned taskrun %s", namespace, name, run.name)
             gone = {run.uid for run in doomed}
             kept = [run for run in runs if run.uid not in gone]
-            patch: dict[str, Any] = {"active": [_run_entry(run) for run in kept if run.active]}
+            patch: dict[str, Any] = {"active": [run_entry(run) for run in kept if run.active]}
             if kept:
                 latest = max(kept, key=lambda run: (run.created_at, run.name))
-                patch["lastRun"] = _run_entry(latest)
+                patch["lastRun"] = run_entry(latest)
             status = raw.get("status") or {}
             if any(status.get(key) != value for key, value in patch.items()):
                 await self._patch(trigger, patch)
-
-
-def _status(raw: Mapping[str, Any]) -> TaskTriggerStatus:
-    try:
-        return TaskTriggerStatus.model_validate(raw.get("status") or {})
-    except ValidationError as exc:
-        log.warning("tasktrigger status does not parse, starting afresh: %s", exc)
-        return TaskTriggerStatus()
-
-
-def _counts(counts: TriggerCounts) -> dict[str, int]:
-    # Every field, even zeros: the merge patch replaces what the status holds.
-    return counts.model_dump(mode="json")
