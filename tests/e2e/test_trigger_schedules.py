@@ -100,6 +100,27 @@ def test_a_suspended_trigger_starts_nothing_as_ticks_pass(
 
     assert runs_of(scene, "paused") == []
     assert counts(scene, "paused").get("started", 0) == 0
+    header, row = scene.kubectl("get", "mctrigger", "paused").splitlines()
+    assert header.split() == [
+        "NAME",
+        "TASK",
+        "KIND",
+        "WHEN",
+        "SUSPEND",
+        "READY",
+        "LAST",
+        "NEXT",
+        "AGE",
+    ]
+    assert row.split()[:12] == [
+        "paused",
+        "quick",
+        "Schedule",
+        *EVERY_2S.split(),
+        "UTC",
+        "true",
+        "True",
+    ]
 
 
 def test_history_limits_keep_exactly_n_successful_and_m_failed_runs(

@@ -27,6 +27,7 @@ from mission_control.runs.triggers import (
     runs_to_prune,
     schedule_run_name,
     trigger_readiness,
+    trigger_summary,
 )
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -270,3 +271,15 @@ def test_readiness_names_the_field_and_the_fix() -> None:
     assert bad_regex.reason == "InvalidMatcher"
     ok = trigger_readiness(alerting, namespace="m", task_found=True, token_found=True)
     assert ok.ready
+
+
+def test_the_summary_kubectl_get_shows() -> None:
+    scheduled = TaskTriggerSpec.model_validate(
+        {"taskRef": {"name": "d"}, "schedule": {"cron": "0 7 * * *", "timeZone": "Europe/Berlin"}}
+    )
+    assert trigger_summary(scheduled) == ("Schedule", "0 7 * * * Europe/Berlin")
+    alerting = TaskTriggerSpec(task_ref={"name": "d"}, alert=SOURCE)  # type: ignore[arg-type]
+    assert trigger_summary(alerting) == ("Alert", "alertname=KubePodCrashLooping")
+    many = SOURCE.model_copy(update={"matchers": [AlertMatcher(label="a", value="x" * 60)] * 3})
+    kind, text = trigger_summary(alerting.model_copy(update={"alert": many}))
+    assert (kind, len(text), text[-1]) == ("Alert", 100, "…")

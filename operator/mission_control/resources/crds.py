@@ -71,8 +71,8 @@ def all_crds() -> dict[str, Schema]:
             properties=tasktrigger_properties(),
             columns=[
                 printer_column("Task", ".spec.taskRef.name"),
-                printer_column("Schedule", ".spec.schedule.cron"),
-                printer_column("Alert", ".spec.alert.matchers[*].value"),
+                printer_column("Kind", ".status.kind"),
+                printer_column("When", ".status.summary"),
                 printer_column("Suspend", ".spec.suspend", "boolean"),
                 printer_column("Ready", condition_path("Ready", "status")),
                 printer_column("Last", ".status.lastTriggerTime", "date"),

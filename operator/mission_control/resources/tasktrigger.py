@@ -143,6 +143,8 @@ class TaskTriggerStatus(Resource):
 
     observed_generation: int | None = None
     conditions: list[Condition] = Field(default_factory=list)
+    kind: Literal["Schedule", "Alert"] | None = None
+    summary: str | None = Field(default=None, max_length=100)
     last_trigger_time: datetime | None = None
     last_schedule_time: datetime | None = None
     next_schedule_time: datetime | None = None

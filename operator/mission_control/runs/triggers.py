@@ -32,6 +32,7 @@ __all__ = [
     "runs_to_prune",
     "schedule_run_name",
     "trigger_readiness",
+    "trigger_summary",
 ]
 
 #: Longest name of a run we create: it stays usable as a label value (at most 63 characters).
@@ -200,3 +201,13 @@ def trigger_readiness(
             "or fix the name",
         )
     return Readiness(ready=True, reason="Valid", message="")
+
+
+def trigger_summary(spec: TaskTriggerSpec) -> tuple[str, str]:
+    """What ``kubectl get mctrigger`` shows: the kind (Schedule or Alert) and a summary, the
+    cron and its zone or the matchers (at most 100 characters)."""
+    if spec.schedule is not None:
+        return "Schedule", f"{spec.schedule.cron} {spec.schedule.time_zone}"[:100]
+    matchers = spec.alert.matchers if spec.alert is not None else []
+    text = ",".join(f"{m.label}{m.op}{m.value}" for m in matchers) or "(every alert)"
+    return "Alert", text if len(text) <= 100 else text[:99] + "…"

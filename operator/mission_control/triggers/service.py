@@ -35,6 +35,7 @@ from mission_control.runs.triggers import (
     runs_to_prune,
     schedule_run_name,
     trigger_readiness,
+    trigger_summary,
 )
 from mission_control.telemetry import OperatorMetrics
 from mission_control.triggers.objects import (
@@ -112,10 +113,13 @@ class TriggerService:
         verdict = trigger_readiness(
             spec, namespace=namespace, task_found=task is not None, token_found=token_found
         )
-        await self._set_ready(raw, verdict)
+        kind, summary = trigger_summary(spec)
+        await self._set_ready(raw, verdict, shown={"kind": kind, "summary": summary})
         return verdict
 
-    async def _set_ready(self, raw: Mapping[str, Any], verdict: Readiness) -> None:
+    async def _set_ready(
+        self, raw: Mapping[str, Any], verdict: Readiness, *, shown: Mapping[str, str]
+    ) -> None:
         metadata = raw["metadata"]
         generation = int(metadata.get("generation") or 0)
         previous = None
@@ -125,8 +129,10 @@ class TriggerService:
                     previous = Condition.model_validate(item)
                 except ValidationError:
                     previous = None
+        status = raw.get("status") or {}
         if (
             previous is not None
+            and all(status.get(key) == value for key, value in shown.items())
             and previous.observed_generation == generation
             and (previous.status == "True") == verdict.ready
             and previous.reason == verdict.reason
@@ -140,7 +146,11 @@ class TriggerService:
             "tasktriggers",
             namespace=str(metadata["namespace"]),
             name=str(metadata["name"]),
-            patch={"observedGeneration": generation, "conditions": [condition.to_k8s()]},
+            patch={
+                "observedGeneration": generation,
+                "conditions": [condition.to_k8s()],
+                **shown,
+            },
         )
         log.info(
             "tasktrigger %s/%s: Ready=%s %s %s",

@@ -223,6 +223,13 @@ def tasktrigger_properties() -> Schema:
             "conditions": conditions_schema(
                 "Ready: whether the trigger can start runs (schedule, time zone, token, Task)."
             ),
+            "kind": string_schema(
+                "Schedule or Alert (for kubectl get).", enum=["Schedule", "Alert"]
+            ),
+            "summary": string_schema(
+                "The cron and its time zone, or the alert matchers (for kubectl get).",
+                maxLength=100,
+            ),
             "lastTriggerTime": string_schema("When a run was last started.", format="date-time"),
             "lastScheduleTime": string_schema(
                 "The last schedule tick handled (started, skipped or missed).", format="date-time"
