@@ -38,11 +38,21 @@ def is_scheduled(spec: Mapping[str, Any], **_: Any) -> bool:
     return bool(spec.get("schedule"))
 
 
+def _succeeded(body: Mapping[str, Any]) -> str:
+    for condition in (body.get("status") or {}).get("conditions") or ():
+        if isinstance(condition, dict) and condition.get("type") == "Succeeded":
+            return str(condition.get("status"))
+    return "Unknown"
+
+
 class TriggerHandlers:
     """The handlers of TaskTriggers (registered by :mod:`.operator`)."""
 
     def __init__(self, service: TriggerService) -> None:
         self._service = service
+        # Succeeded status last acted on per run uid: a run's progress events (each step
+        # patches its status) change nothing for its trigger and cost no request.
+        self._seen: dict[str, str] = {}
 
     async def on_event(self, *, type: str | None, body: Mapping[str, Any], **_: Any) -> None:
         """A TaskTrigger was listed, added, changed or deleted."""
@@ -61,6 +71,14 @@ class TriggerHandlers:
         trigger = (metadata.get("labels") or {}).get(TRIGGER_LABEL)
         if not trigger:
             return
+        uid = str(metadata.get("uid"))
+        if type == "DELETED":
+            self._seen.pop(uid, None)
+            return  # pruned by us, or deleted by a person or its TTL: the next change updates
+        succeeded = _succeeded(body)
+        if self._seen.get(uid) == succeeded:
+            return
+        self._seen[uid] = succeeded
         try:
             await self._service.reconcile(str(metadata["namespace"]), str(trigger))
         except MissionControlError as exc:
