@@ -32,6 +32,7 @@ from tests.support.processes import free_port, wait_until
 
 pytestmark = [pytest.mark.controlplane, pytest.mark.postgres, pytest.mark.ollama]
 TOKEN = "s3cret-token-for-alertmanager"
+ARGOCD_TRACKING = "argocd.argoproj.io/tracking-id"
 WEBHOOK_PORT = free_port()
 
 
@@ -105,7 +106,10 @@ def alert_trigger(scene: Scene, scripted_model: ScriptedModelFactory, **alert_sp
         {"name": "namespace", "value": "$(alert.labels.namespace)"},
         {"name": "pod", "value": "$(alert.labels.pod)"},
     ]
-    scene.apply(diagnose, trigger("crashloop", task_name="diagnose", alert=spec, params=params))
+    crashloop = trigger("crashloop", task_name="diagnose", alert=spec, params=params)
+    # Managed by Argo CD: its runs must not inherit the tracking mark (Argo CD would prune them).
+    crashloop["metadata"]["annotations"] = {ARGOCD_TRACKING: "apps:missioncontrol.dev/x"}
+    scene.apply(diagnose, crashloop)
     wait_until(lambda: ready(scene, "crashloop").get("status") == "True", timeout=60,
                what="the trigger to be Ready")  # fmt: skip
 
@@ -149,6 +153,7 @@ def test_firing_alerts_start_one_run_each_with_their_labels_and_repeats_are_dedu
             "crashloop",
             True,
         )
+        assert ARGOCD_TRACKING not in (run["metadata"].get("annotations") or {})
         scene.wait(run["metadata"]["name"])
     # Alertmanager sends the group again (repeat_interval): inside the cooldown.
     code, again = post(scene, "crashloop", group)
