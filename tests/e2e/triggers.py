@@ -34,7 +34,11 @@ def runs_of(scene: Scene, name: str) -> list[dict[str, Any]]:
     listed = json.loads(
         scene.kubectl("get", "taskruns", "-l", f"{TRIGGER_LABEL}={name}", "-o", "json")
     )
-    return sorted(listed["items"], key=lambda r: int(r["metadata"]["resourceVersion"]))
+    # Not by resourceVersion: a run's status writes move it past the runs created after it.
+    return sorted(
+        listed["items"],
+        key=lambda r: (r["metadata"]["creationTimestamp"], r["metadata"]["name"]),
+    )
 
 
 def outcome(run: dict[str, Any]) -> str:
