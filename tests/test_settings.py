@@ -36,6 +36,11 @@ def test_defaults_need_no_environment() -> None:
     assert settings.operator.max_concurrent_runs == 20
     assert settings.operator.inventory_refresh_seconds == 60
     assert settings.gemini.requests_per_minute == 15
+    assert settings.operator.webhook_port is None  # no Alertmanager receiver unless asked
+
+
+def test_the_webhook_port_turns_the_alertmanager_receiver_on() -> None:
+    assert load_settings({"MC_WEBHOOK_PORT": "8083"}).operator.webhook_port == 8083
 
 
 @pytest.mark.parametrize(
@@ -47,6 +52,8 @@ def test_defaults_need_no_environment() -> None:
         ({"PROMETHEUS_URL": "not a url"}, "PROMETHEUS_URL"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
         ({"MC_DEFAULT_PROVIDER": "openai"}, "MC_DEFAULT_PROVIDER"),
+        ({"MC_WEBHOOK_PORT": "0"}, "MC_WEBHOOK_PORT"),
+        ({"MC_WEBHOOK_PORT": "65536"}, "MC_WEBHOOK_PORT"),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_the_variable(

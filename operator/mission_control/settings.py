@@ -287,6 +287,14 @@ class OperatorSettings(BaseSettings):
         description="TCP port of the operator's Prometheus metrics (/metrics); 0 serves none.",
     )
     metrics_host: str = Field(default="0.0.0.0", description="Address the metrics port binds.")
+    webhook_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="TCP port of the Alertmanager receiver of TaskTriggers "
+        "(POST /alertmanager/v4/NAMESPACE/TRIGGER); unset serves none.",
+    )
+    webhook_host: str = Field(default="0.0.0.0", description="Address the webhook port binds.")
     metrics_namespace_label: bool = Field(
         default=False,
         description="Label run, token and cost metrics with the run's namespace (one series "

@@ -127,3 +127,58 @@ async def test_post_event_is_listed_by_kubectl_describe(
     assert "Checked" in described
     assert "all tools known" in described
     assert "Warning" in described
+
+
+RUN = {
+    "apiVersion": "missioncontrol.dev/v1alpha1",
+    "kind": "TaskRun",
+    "metadata": {"name": "made-1", "labels": {"missioncontrol.dev/trigger": "t"}},
+    "spec": {"taskRef": {"name": "look"}},
+}
+
+
+async def test_create_makes_a_run_once_and_the_selector_lists_it(
+    objects: MissionControlObjects, crds: Cluster, k8s_namespace: str
+) -> None:
+    apply(crds, k8s_namespace, {**RUN, "metadata": {"name": "unlabelled"}})
+
+    created = await objects.create("taskruns", namespace=k8s_namespace, body=RUN)
+    again = await objects.create("taskruns", namespace=k8s_namespace, body=RUN)
+    labelled = await objects.list_namespaced(
+        "taskruns", namespace=k8s_namespace, label_selector="missioncontrol.dev/trigger"
+    )
+
+    assert created is not None
+    assert created["metadata"]["name"] == "made-1"
+    assert again is None  # exists already: not an error, nothing created
+    assert [item["metadata"]["name"] for item in labelled] == ["made-1"]
+    with pytest.raises(ConnectorRequestError, match="rejected create"):
+        await objects.create(
+            "taskruns",
+            namespace=k8s_namespace,
+            body={**RUN, "metadata": {"name": "bad"}, "spec": {}},
+        )
+
+
+async def test_patch_changes_the_spec(
+    objects: MissionControlObjects, crds: Cluster, k8s_namespace: str
+) -> None:
+    apply(crds, k8s_namespace, RUN)
+
+    after = await objects.patch(
+        "taskruns", namespace=k8s_namespace, name="made-1", patch={"spec": {"status": "Cancelled"}}
+    )
+
+    assert after["spec"]["status"] == "Cancelled"
+
+
+async def test_secret_value_reads_one_key_and_none_when_absent(
+    objects: MissionControlObjects, crds: Cluster, k8s_namespace: str
+) -> None:
+    crds.kubectl(
+        "create", "secret", "generic", "am-token", "-n", k8s_namespace, "--from-literal=token=abc"
+    )
+
+    assert await objects.secret_value(k8s_namespace, "am-token", "token") == b"abc"
+    assert await objects.secret_value(k8s_namespace, "am-token", "other") is None
+    assert await objects.secret_value(k8s_namespace, "absent", "token") is None

@@ -27,7 +27,8 @@ RELEASE = "mission-control-lp"
 ACCOUNT = RELEASE  # the release name holds the chart name: objects are named after it
 #: The scenarios: read-only diagnosis, held destructive call approved and rejected, restarts
 #: and dry runs (all impersonated), denials, invalid work, Ready conditions, the queue, and
-#: the inventory through get_inventory (the operator's own credentials), the audit checkpoint.
+#: the inventory through get_inventory (the operator's own credentials), the audit checkpoint,
+#: TaskTriggers (schedules and the Alertmanager receiver).
 SCENARIOS = (
     "tests/e2e/test_diagnosis.py",
     "tests/e2e/test_mutations.py",
@@ -35,6 +36,8 @@ SCENARIOS = (
     "tests/e2e/test_invalid_work.py",
     "tests/e2e/test_operator_basics.py",
     "tests/e2e/test_queue.py",
+    "tests/e2e/test_trigger_schedules.py",
+    "tests/e2e/test_trigger_alerts.py",
     "tests/deploy/scenarios/test_inventory.py",
     "tests/deploy/scenarios/test_audit_checkpoint.py",
 )
@@ -59,7 +62,10 @@ class Rule:
 
 def rbac_objects(helm: Helm) -> list[dict[str, Any]]:
     """The chart's ServiceAccount, ClusterRole, Role and bindings of the operator."""
-    objects = documents(helm.template(release=RELEASE, namespace=NAMESPACE))
+    # The Alertmanager receiver on: its Secret rule is under proof too.
+    objects = documents(
+        helm.template("--set", "operator.webhookPort=8083", release=RELEASE, namespace=NAMESPACE)
+    )
     wanted = {"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
     return [
         o

@@ -68,16 +68,20 @@ def _rules(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("values", [[], ["-f", str(ALL_OPTIONS)]], ids=["default", "all-options"])
-def test_rbac_has_no_wildcard_reads_no_secret_and_impersonates_only_serviceaccounts(
+def test_rbac_has_no_wildcard_reads_secrets_only_for_the_receiver_impersonates_only_serviceaccounts(
     helm: Helm, values: list[str]
 ) -> None:
     objects = documents(helm.template(*values))
     rules = _rules(objects)
     assert rules
+    secret_rules = [rule for rule in rules if "secrets" in rule["resources"]]
+    if values:  # all options: the Alertmanager receiver reads TaskTriggers' tokens, get only
+        assert secret_rules == [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}]
+    else:
+        assert secret_rules == []
     for rule in rules:
         for field in ("apiGroups", "resources", "verbs", "resourceNames"):
             assert "*" not in rule.get(field, []), rule
-        assert "secrets" not in rule["resources"], rule
         if "impersonate" in rule["verbs"]:
             assert rule["resources"] == ["serviceaccounts"], rule
             assert rule["apiGroups"] == [""], rule
@@ -186,6 +190,9 @@ def test_all_options_wire_every_setting(helm: Helm) -> None:
     assert env["MC_NOTIFY_ON"] == "AwaitingApproval,Failed"
     [notify] = [v for v in pod["volumes"] if v["name"] == "notify-urls"]
     assert notify["secret"]["items"] == [{"key": "notify-urls", "path": "urls"}]
+    assert env["MC_WEBHOOK_PORT"] == "9093"
+    service = named(objects, "Service", "mission-control")
+    assert {"name": "webhook", "port": 9093, "targetPort": "webhook"} in service["spec"]["ports"]
     config = named(objects, "ConfigMap", "mission-control")
     assert yaml.safe_load(config["data"]["prices.yaml"]) == {
         "claude-sonnet-4-6": {"input": "3", "output": "15"}

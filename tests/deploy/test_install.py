@@ -88,7 +88,7 @@ def _as(cluster: Cluster, kubeconfig: Path, *args: str) -> subprocess.CompletedP
 
 @pytest.mark.controlplane
 def test_the_crds_are_established_and_the_policies_bound(installed: Cluster) -> None:
-    for crd in ("tasks", "taskruns", "toolpolicies", "clustertoolpolicies"):
+    for crd in ("tasks", "taskruns", "toolpolicies", "clustertoolpolicies", "tasktriggers"):
         result = installed.kubectl(
             "get", "crd", f"{crd}.missioncontrol.dev", "-o", "jsonpath={.status.conditions}"
         )
@@ -196,7 +196,11 @@ def test_the_controllers_make_the_pod_and_fill_the_sidecars_token(installed: Clu
         (("impersonate", "users"), False),
         (("impersonate", "groups"), False),
         (("delete", "taskruns.missioncontrol.dev", "-n", "default"), True),
-        (("create", "taskruns.missioncontrol.dev", "-n", "default"), False),
+        # A TaskTrigger's runs; the trigger itself is only read (and its status patched).
+        (("create", "taskruns.missioncontrol.dev", "-n", "default"), True),
+        (("watch", "tasktriggers.missioncontrol.dev", "-A"), True),
+        (("patch", "tasktriggers.missioncontrol.dev", "--subresource=status", "-n", "x"), True),
+        (("patch", "tasktriggers.missioncontrol.dev", "-n", "default"), False),
         (("patch", "tasks.missioncontrol.dev", "-n", "default"), False),
         (("update", "taskruns.missioncontrol.dev", "--subresource=status", "-n", "x"), False),
         (("create", "configmaps", "-n", "default"), False),

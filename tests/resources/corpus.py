@@ -466,3 +466,134 @@ INVALID: list[Case] = [
         ('unknown field "spec.targetNamespaces"',),
     ),
 ]
+
+
+def tasktrigger() -> Manifest:
+    return {
+        "apiVersion": API,
+        "kind": "TaskTrigger",
+        "metadata": {"name": "valid-trigger"},
+        "spec": {
+            "taskRef": {"name": "valid-task"},
+            "params": [{"name": "namespace", "value": "media"}],
+            "schedule": {
+                "cron": "0 7 * * MON-FRI",
+                "timeZone": "Europe/Berlin",
+                "startingDeadlineSeconds": 300,
+            },
+            "concurrencyPolicy": "Forbid",
+            "suspend": False,
+            "successfulRunsHistoryLimit": 3,
+            "failedRunsHistoryLimit": 1,
+            "runTemplate": {"dryRun": True, "ttlSecondsAfterFinished": 86400},
+        },
+    }
+
+
+def _schedule(**values: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda spec: spec["schedule"].update(values)
+
+
+ALERT = {
+    "matchers": [{"label": "alertname", "op": "=", "value": "KubePodCrashLooping"}],
+    "tokenSecretRef": {"name": "am-token", "key": "token"},
+    "cooldownSeconds": 3600,
+}
+CRON_FIX = "must be a cron schedule: five fields"
+
+INVALID += [
+    Case(
+        "trigger-both-schedule-and-alert",
+        tasktrigger,
+        _set(alert=ALERT),
+        ("exactly one of spec.schedule (cron) or spec.alert (Alertmanager) must be set",),
+    ),
+    Case(
+        "trigger-neither-schedule-nor-alert",
+        tasktrigger,
+        _drop("schedule"),
+        ("exactly one of spec.schedule (cron) or spec.alert (Alertmanager) must be set",),
+    ),
+    Case(
+        "trigger-cron-four-fields",
+        tasktrigger,
+        _schedule(cron="0 7 * *"),
+        ("spec.schedule.cron", CRON_FIX),
+    ),
+    Case(
+        "trigger-cron-minute-60",
+        tasktrigger,
+        _schedule(cron="60 7 * * *"),
+        ("spec.schedule.cron", CRON_FIX),
+    ),
+    Case(
+        "trigger-cron-hour-24",
+        tasktrigger,
+        _schedule(cron="0 24 * * *"),
+        ("spec.schedule.cron", CRON_FIX),
+    ),
+    Case(
+        "trigger-cron-words",
+        tasktrigger,
+        _schedule(cron="every morning"),
+        ("spec.schedule.cron", CRON_FIX),
+    ),
+    Case(
+        "trigger-cron-shell",
+        tasktrigger,
+        _schedule(cron="0 7 * * *; rm -rf /"),
+        ("spec.schedule.cron", CRON_FIX),
+    ),
+    Case(
+        "trigger-time-zone-not-a-name",
+        tasktrigger,
+        _schedule(timeZone="Berlin time"),
+        ("spec.schedule.timeZone", "IANA time zone name such as Europe/Berlin"),
+    ),
+    Case(
+        "trigger-negative-deadline",
+        tasktrigger,
+        _schedule(startingDeadlineSeconds=-5),
+        ("spec.schedule.startingDeadlineSeconds", "greater than or equal to 1"),
+    ),
+    Case(
+        "trigger-negative-successful-history",
+        tasktrigger,
+        _set(successfulRunsHistoryLimit=-1),
+        ("spec.successfulRunsHistoryLimit", "greater than or equal to 0"),
+    ),
+    Case(
+        "trigger-negative-failed-history",
+        tasktrigger,
+        _set(failedRunsHistoryLimit=-1),
+        ("spec.failedRunsHistoryLimit", "greater than or equal to 0"),
+    ),
+    Case(
+        "trigger-unknown-concurrency-policy",
+        tasktrigger,
+        _set(concurrencyPolicy="Queue"),
+        ("spec.concurrencyPolicy", "Unsupported value", '"Replace"'),
+    ),
+    Case("trigger-missing-task", tasktrigger, _drop("taskRef"), ("spec.taskRef", "Required value")),
+    Case(
+        "trigger-alert-without-token",
+        tasktrigger,
+        lambda spec: (spec.pop("schedule"), spec.update(alert={"matchers": []})),
+        ("spec.alert.tokenSecretRef", "Required value"),
+    ),
+    Case(
+        "trigger-alert-negative-cooldown",
+        tasktrigger,
+        lambda spec: (spec.pop("schedule"), spec.update(alert={**ALERT, "cooldownSeconds": -1})),
+        ("spec.alert.cooldownSeconds", "greater than or equal to 0"),
+    ),
+    Case(
+        "trigger-alert-bad-matcher-op",
+        tasktrigger,
+        lambda spec: (
+            spec.pop("schedule"),
+            spec.update(alert={**ALERT, "matchers": [{"label": "a", "op": "==", "value": "b"}]}),
+        ),
+        ("spec.alert.matchers[0].op", "Unsupported value"),
+    ),
+]

@@ -93,3 +93,30 @@ def test_ready_condition_decides_task_and_policy_health(kind: str) -> None:
     assert health(kind, {}) == ("Progressing", "Waiting for the operator to validate it")
     assert health(kind, ready) == ("Healthy", "ok")
     assert health(kind, invalid) == ("Degraded", "UnknownTool: no tool x")
+
+
+def test_tasktrigger_health_from_ready_and_suspend() -> None:
+    def trigger(suspend: bool = False, **ready: str) -> dict[str, Any]:
+        obj: dict[str, Any] = {"spec": {"taskRef": {"name": "t"}, "suspend": suspend}}
+        if ready:
+            obj["status"] = {
+                "conditions": [{"type": "Ready", **ready}],
+                "lastRun": {"name": "daily-29412345"},
+            }
+        return obj
+
+    assert health("TaskTrigger", trigger()) == (
+        "Progressing",
+        "Waiting for the operator to validate it",
+    )
+    assert health("TaskTrigger", trigger(status="True")) == (
+        "Healthy",
+        "Ready; last run daily-29412345",
+    )
+    assert health("TaskTrigger", trigger(suspend=True, status="True")) == (
+        "Suspended",
+        "Suspended: set spec.suspend to false to start runs again",
+    )
+    assert health(
+        "TaskTrigger", trigger(status="False", reason="TokenMissing", message="create it")
+    ) == ("Degraded", "TokenMissing: create it")

@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[2]
         ("taskruns", "mcrun", "Namespaced"),
         ("toolpolicies", "mcpolicy", "Namespaced"),
         ("clustertoolpolicies", "mcclusterpolicy", "Cluster"),
+        ("tasktriggers", "mctrigger", "Namespaced"),
     ],
 )
 def test_crds_are_established_with_status_subresource_and_short_names(

@@ -13,7 +13,16 @@ from pydantic import BaseModel, ValidationError
 from mission_control.resources import ClusterToolPolicy, Limits, Task, TaskRun, ToolPolicy
 from mission_control.resources.crds import all_crds, render
 from mission_control.resources.taskrun import PendingApproval, RunResult, UsageStatus
-from tests.resources.corpus import INVALID, Case, clustertoolpolicy, task, taskrun, toolpolicy
+from mission_control.resources.tasktrigger import TaskTrigger
+from tests.resources.corpus import (
+    INVALID,
+    Case,
+    clustertoolpolicy,
+    task,
+    taskrun,
+    tasktrigger,
+    toolpolicy,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS: dict[str, type[BaseModel]] = {
@@ -21,6 +30,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "TaskRun": TaskRun,
     "ToolPolicy": ToolPolicy,
     "ClusterToolPolicy": ClusterToolPolicy,
+    "TaskTrigger": TaskTrigger,
 }
 
 
@@ -65,7 +75,7 @@ def test_examples_parse_into_the_models(doc: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(
-    "build", [task, taskrun, toolpolicy, clustertoolpolicy], ids=lambda f: f.__name__
+    "build", [task, taskrun, toolpolicy, clustertoolpolicy, tasktrigger], ids=lambda f: f.__name__
 )
 def test_valid_base_objects_round_trip_through_the_models(build: Any) -> None:
     doc = build()

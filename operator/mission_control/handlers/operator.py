@@ -20,6 +20,8 @@ from mission_control.handlers.footprint import configure_kopf
 from mission_control.handlers.services import OperatorServices
 from mission_control.handlers.sharding import LabelFilter
 from mission_control.handlers.taskruns import TaskRuns, is_active
+from mission_control.handlers.triggers import TriggerHandlers, is_scheduled
+from mission_control.resources.schemas.patterns import TRIGGER_LABEL
 
 __all__ = ["build_registry", "run_operator"]
 
@@ -64,6 +66,28 @@ def build_registry(
         cancellation_timeout=None,
         labels=labels,
     )(runs.drive)
+
+    triggers = TriggerHandlers(services.trigger_service())
+    kopf.on.event(GROUP, VERSION, "tasktriggers", registry=registry, id="tasktrigger")(
+        triggers.on_event
+    )
+    kopf.daemon(
+        GROUP,
+        VERSION,
+        "tasktriggers",
+        registry=registry,
+        id="schedule",
+        when=is_scheduled,
+        cancellation_timeout=10.0,
+    )(triggers.schedule)
+    kopf.on.event(
+        GROUP,
+        VERSION,
+        "taskruns",
+        registry=registry,
+        id="taskrun-trigger",
+        labels={TRIGGER_LABEL: kopf.PRESENT},
+    )(triggers.on_run_event)
 
     finished = FinishedRuns(services)
     kopf.on.event(GROUP, VERSION, "taskruns", registry=registry, id="taskrun-ttl", labels=labels)(

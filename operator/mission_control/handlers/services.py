@@ -12,6 +12,7 @@ from mission_control.handlers.notices import Notifier
 from mission_control.runs.readiness import Capabilities
 from mission_control.runs.resolve import DEFAULT_SERVICE_ACCOUNT
 from mission_control.store import Store
+from mission_control.triggers.service import TriggerService
 
 __all__ = ["OperatorServices", "utc_now"]
 
@@ -38,6 +39,14 @@ class OperatorServices:
     max_concurrent_runs: int = 20
     clock: Callable[[], dt.datetime] = field(default=utc_now)
     notifier: Notifier | None = None
+    #: Shared with the Alertmanager receiver (one lock per trigger); built here when not given.
+    triggers: TriggerService | None = None
+
+    def trigger_service(self) -> TriggerService:
+        """The TaskTriggers' service: the one given, else a new one over ``objects``."""
+        if self.triggers is not None:
+            return self.triggers
+        return TriggerService(objects=self.objects, metrics=self.agent.metrics, clock=self.clock)
 
     @property
     def store(self) -> Store:

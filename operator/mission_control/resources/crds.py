@@ -13,6 +13,7 @@ from mission_control.resources.schemas.parts import condition_path, crd_object, 
 from mission_control.resources.schemas.patterns import GROUP, VERSION, Schema
 from mission_control.resources.schemas.task import task_properties
 from mission_control.resources.schemas.taskrun import taskrun_properties
+from mission_control.resources.schemas.tasktrigger import tasktrigger_properties
 from mission_control.resources.schemas.toolpolicy import toolpolicy_properties
 
 __all__ = ["GROUP", "VERSION", "all_crds", "render"]
@@ -60,6 +61,24 @@ def all_crds() -> dict[str, Schema]:
             "hold for approval; target namespaces; approvers; budgets.",
             properties=toolpolicy_properties(),
             columns=[printer_column("Ready", condition_path("Ready", "status")), age],
+        ),
+        "tasktrigger.yaml": crd_object(
+            kind="TaskTrigger",
+            plural="tasktriggers",
+            short="mctrigger",
+            description="When runs of a Task start by themselves: a cron schedule or "
+            "Alertmanager alerts, with concurrency policy, history limits and de-duplication.",
+            properties=tasktrigger_properties(),
+            columns=[
+                printer_column("Task", ".spec.taskRef.name"),
+                printer_column("Kind", ".status.kind"),
+                printer_column("When", ".status.summary"),
+                printer_column("Suspend", ".spec.suspend", "boolean"),
+                printer_column("Ready", condition_path("Ready", "status")),
+                printer_column("Last", ".status.lastTriggerTime", "date"),
+                printer_column("Next", ".status.nextScheduleTime", "date"),
+                age,
+            ],
         ),
         "clustertoolpolicy.yaml": crd_object(
             kind="ClusterToolPolicy",

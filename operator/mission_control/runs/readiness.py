@@ -43,6 +43,10 @@ ReadyReason = Literal[
     "InvalidParams",
     "ModelCannotCallTools",
     "ModelNotPulled",
+    "InvalidSchedule",
+    "InvalidMatcher",
+    "TokenMissing",
+    "TaskNotFound",
 ]
 
 

@@ -156,6 +156,13 @@ class OperatorMetrics:
             ["outcome"],
             registry=reg,
         )
+        self.trigger_outcomes = Counter(
+            "mission_control_trigger_outcomes",
+            "What TaskTriggers did with schedule ticks and alerts, by source (schedule, "
+            "alert) and outcome (started, deduplicated, skipped, refused).",
+            ["source", "outcome"],
+            registry=reg,
+        )
         self._inventory_success: dict[str, float] = {}
         self._checkpoint_at: float | None = None
         self.audit_checkpoint_age.set_function(self._checkpoint_age)
@@ -266,6 +273,9 @@ class OperatorMetrics:
 
     def notification(self, *, outcome: str) -> None:
         self.notifications.labels(outcome=outcome).inc()
+
+    def trigger_outcome(self, *, source: str, outcome: str) -> None:
+        self.trigger_outcomes.labels(source=source, outcome=outcome).inc()
 
     def _checkpoint_age(self) -> float:
         at = self._checkpoint_at

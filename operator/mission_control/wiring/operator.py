@@ -5,7 +5,8 @@ checked, and the tool registry is written to ``tool_definitions`` (the catalogue
 models). Every configuration problem is a :class:`~mission_control.errors.ConfigError` naming
 the variable, raised before anything starts. While the services are open, the metrics are
 served on ``MC_METRICS_PORT``, the inventory is refreshed into the store and the audit chain
-is checkpointed (:mod:`.background`).
+is checkpointed (:mod:`.background`); with ``MC_WEBHOOK_PORT`` the Alertmanager receiver of
+TaskTriggers listens.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from mission_control.connectors.audit_checkpoint import AuditCheckpoints
 from mission_control.connectors.errors import ConnectorNotConfigured
 from mission_control.connectors.kubernetes.custom import MissionControlObjects
 from mission_control.errors import ConfigError
-from mission_control.handlers.services import OperatorServices
+from mission_control.handlers.services import OperatorServices, utc_now
 from mission_control.llm import Providers, build_catalog, build_providers, load_price_table
 from mission_control.llm.factory import PROVIDER_NAMES, REQUIRED_SETTING
 from mission_control.runs.readiness import Capabilities
@@ -28,6 +29,8 @@ from mission_control.settings import Settings
 from mission_control.store import Store, ToolDefinitionRecord, require_audit_key
 from mission_control.telemetry import OperatorMetrics, RunTracing, serve_metrics
 from mission_control.tools import ToolContext, ToolRegistry, default_registry
+from mission_control.triggers.receiver import serve_webhook
+from mission_control.triggers.service import TriggerService
 from mission_control.wiring import build_connectors, build_inventory
 from mission_control.wiring.background import AuditCheckpointer, InventoryRefresher, background
 from mission_control.wiring.notifications import build_notifier
@@ -133,9 +136,11 @@ async def operator_services(
                     store=store,
                     metrics=metrics,
                 )
+                triggers = TriggerService(objects=objects, metrics=metrics, clock=utc_now)
                 async with (
                     background(refresher=refresher, checkpointer=checkpointer),
                     notifier.running(),
+                    _webhook(settings, triggers),
                 ):
                     yield OperatorServices(
                         objects=objects,
@@ -146,6 +151,7 @@ async def operator_services(
                         default_service_account=settings.operator.agent_service_account,
                         max_concurrent_runs=settings.operator.max_concurrent_runs,
                         notifier=notifier,
+                        triggers=triggers,
                     )
         finally:
             if stop_metrics is not None:
@@ -154,6 +160,17 @@ async def operator_services(
             await providers.aclose()
     finally:
         await connectors.aclose()
+
+
+@asynccontextmanager
+async def _webhook(settings: Settings, triggers: TriggerService) -> AsyncIterator[None]:
+    """The Alertmanager receiver of TaskTriggers on ``MC_WEBHOOK_PORT``, when it is set."""
+    port = settings.operator.webhook_port
+    if port is None:
+        yield
+        return
+    async with serve_webhook(triggers, host=settings.operator.webhook_host, port=port):
+        yield
 
 
 def _checkpointer(

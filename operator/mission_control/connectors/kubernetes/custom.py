@@ -10,6 +10,7 @@ path (worker threads, timeouts, error translation in one place).
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 from collections.abc import Mapping
@@ -41,10 +42,11 @@ EVENT_COMPONENT = "mission-control"
 #: Longest Event message we send (the API server's limit is 1 KiB for ``note`` in events/v1).
 EVENT_MESSAGE_MAX = 1024
 
-Plural = Literal["tasks", "taskruns", "toolpolicies", "clustertoolpolicies"]
+Plural = Literal["tasks", "taskruns", "toolpolicies", "clustertoolpolicies", "tasktriggers"]
 _KINDS: Mapping[Plural, str] = {
     "tasks": "Task",
     "taskruns": "TaskRun",
+    "tasktriggers": "TaskTrigger",
     "toolpolicies": "ToolPolicy",
     "clustertoolpolicies": "ClusterToolPolicy",
 }
@@ -87,12 +89,15 @@ class MissionControlObjects:
             return None
         return self._object(data, op=op)
 
-    async def list_namespaced(self, plural: Plural, *, namespace: str) -> list[dict[str, Any]]:
-        """Every object of that kind in ``namespace``."""
+    async def list_namespaced(
+        self, plural: Plural, *, namespace: str, label_selector: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every object of that kind in ``namespace`` (that ``label_selector`` selects)."""
         op = _op("list", plural, namespace=namespace)
+        selector: dict[str, Any] = {"label_selector": label_selector} if label_selector else {}
         pages = await self._kubernetes._list(
             lambda apis, o: _custom(apis).list_namespaced_custom_object(
-                GROUP, VERSION, namespace, plural, **o
+                GROUP, VERSION, namespace, plural, **selector, **o
             ),
             op=op,
             impersonate=None,
@@ -166,6 +171,68 @@ class MissionControlObjects:
                 return False
             raise
         return True
+
+    async def create(
+        self, plural: Plural, *, namespace: str, body: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """Create the object; None when an object of that name already exists."""
+        name = str((body.get("metadata") or {}).get("name"))
+        op = _op("create", plural, namespace=namespace, name=name)
+        try:
+            data = await self._kubernetes._fetch(
+                lambda apis, o: _custom(apis).create_namespaced_custom_object(
+                    GROUP, VERSION, namespace, plural, dict(body), **o
+                ),
+                op=op,
+                impersonate=None,
+            )
+        except ConnectorRequestError:
+            # Told apart from other refusals (a 409 carries no kind of its own) by a read.
+            if await self.get(plural, namespace=namespace, name=name) is not None:
+                return None
+            raise
+        return self._object(data, op=op)
+
+    async def patch(
+        self, plural: Plural, *, namespace: str, name: str, patch: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Apply a JSON merge patch to the object (not its status); the object after."""
+        op = _op("patch", plural, namespace=namespace, name=name)
+        data = await self._kubernetes._fetch(
+            lambda apis, o: _custom(apis).patch_namespaced_custom_object(
+                GROUP, VERSION, namespace, plural, name, dict(patch), _content_type=_MERGE, **o
+            ),
+            op=op,
+            impersonate=None,
+        )
+        return self._object(data, op=op)
+
+    # -- secrets --------------------------------------------------------------------------
+
+    async def secret_value(self, namespace: str, name: str, key: str) -> bytes | None:
+        """The value of ``key`` in the Secret ``namespace/name``; None when either is absent.
+
+        Only for the bearer tokens TaskTriggers name: never logged, never returned to callers
+        beyond the comparison.
+        """
+        op = Operation(
+            verb="get", resource="secrets", kind="Secret", namespace=namespace, name=name
+        )
+        try:
+            data = await self._kubernetes._fetch(
+                lambda apis, o: apis.core.read_namespaced_secret(name, namespace, **o),
+                op=op,
+                impersonate=None,
+            )
+        except ConnectorNotFound:
+            return None
+        encoded = (self._object(data, op=op).get("data") or {}).get(key)
+        if not isinstance(encoded, str):
+            return None
+        try:
+            return base64.b64decode(encoded, validate=True)
+        except ValueError:
+            return None
 
     # -- namespace facts ------------------------------------------------------------------
 

@@ -11,14 +11,18 @@ __all__ = [
     "ACTIONS",
     "APP_GLOB",
     "ARGS_DIGEST",
+    "CONCURRENCY_POLICIES",
     "COST_TOTAL",
+    "CRON",
     "DECIMAL_USD",
     "DNS_LABEL",
     "DNS_SUBDOMAIN",
+    "FINGERPRINT_LABEL",
     "GROUP",
     "IMMUTABLE_RUN_FIELDS",
     "LABEL_KEY",
     "LABEL_VALUE",
+    "MATCHER_OPERATORS",
     "MAX_GROUPS",
     "MAX_REQUIRED_APPROVALS",
     "NAMESPACE_GLOB",
@@ -28,8 +32,10 @@ __all__ = [
     "RISKS",
     "SECRET_KEY",
     "SELECTOR_OPERATORS",
+    "TIME_ZONE",
     "TOOL_GLOB",
     "TOOL_NAME",
+    "TRIGGER_LABEL",
     "USER_NAME_MAX",
     "VERSION",
     "Schema",
@@ -79,3 +85,36 @@ IMMUTABLE_RUN_FIELDS = ("taskRef", "taskSpec", "params", "model", "dryRun", "ser
 ACTIONS = ["Allow", "Deny", "RequireApproval"]
 #: Fallback models a model reference may name (the chain is bounded: status lists each).
 MAX_FALLBACKS = 3
+
+# -- TaskTrigger ---------------------------------------------------------------------------
+#: A time zone name of the IANA database (e.g. Europe/Berlin, UTC); whether it exists is
+#: checked by the operator (the Ready condition), which has the database.
+TIME_ZONE = r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$"
+#: A cron schedule, field by field: minute hour day-of-month month day-of-week, optionally
+#: preceded by a seconds field; or one of the @ shortcuts. Numbers must be in range for their
+#: field; what a regular expression cannot tell (e.g. 5-3) the operator reports in Ready.
+_STEP = r"(/[0-9]{1,2})?"
+
+
+def _cron_field(number: str, *, names: str = "", extra: str = "") -> str:
+    value = f"({number}{names})"
+    atom = rf"(\*|\?|{value}(-{value})?){_STEP}"
+    if extra:
+        atom = f"({atom}|{extra})"
+    return f"{atom}(,{atom})*"
+
+
+_SECOND = _cron_field("[0-5]?[0-9]")
+_MINUTE = _SECOND
+_HOUR = _cron_field("[01]?[0-9]|2[0-3]")
+_DAY = _cron_field("0?[1-9]|[12][0-9]|3[01]", extra=r"L|LW|[0-9]{1,2}W")
+_MONTH = _cron_field("0?[1-9]|1[0-2]", names="|[A-Za-z]{3}")
+_WEEKDAY = _cron_field("[0-7]", names="|[A-Za-z]{3}", extra=r"[0-7]L|[0-7]#[1-5]|L")
+CRON = (
+    rf"^(({_SECOND}) )?{_MINUTE} {_HOUR} {_DAY} {_MONTH} {_WEEKDAY}$"
+    r"|^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$"
+)
+CONCURRENCY_POLICIES = ["Allow", "Forbid", "Replace"]
+MATCHER_OPERATORS = ["=", "!=", "=~", "!~"]
+TRIGGER_LABEL = f"{GROUP}/trigger"
+FINGERPRINT_LABEL = f"{GROUP}/alert-fingerprint"

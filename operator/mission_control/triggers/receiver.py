@@ -1,0 +1,131 @@
+"""The Alertmanager webhook receiver: ``POST /alertmanager/v4/{namespace}/{trigger}``.
+
+Served by the operator process on ``MC_WEBHOOK_PORT`` (``aiohttp``, which kopf already brings).
+Each request names one TaskTrigger; it must carry ``Authorization: Bearer TOKEN`` with the token
+in the Secret the trigger names (compared in constant time). The body is bounded
+(:data:`MAX_BODY_BYTES`, else 413) and must be Alertmanager's webhook payload, version 4 (else
+400 with the reason). The answer says what each alert did (started, deduplicated, skipped,
+ignored, refused). The token and the alerts' values are never logged.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from mission_control.errors import MissionControlError
+from mission_control.resources.schemas.patterns import DNS_LABEL, DNS_SUBDOMAIN
+from mission_control.resources.tasktrigger import TaskTriggerSpec
+from mission_control.runs.alerts import InvalidPayload, parse_payload
+from mission_control.triggers.service import TriggerService
+
+__all__ = ["MAX_BODY_BYTES", "build_app", "serve_webhook"]
+
+log = logging.getLogger(__name__)
+
+#: Largest body accepted: Alertmanager groups rarely exceed a few KiB per alert.
+MAX_BODY_BYTES = 1024 * 1024
+ROUTE = "/alertmanager/v4/{namespace}/{trigger}"
+_NAMESPACE = re.compile(DNS_LABEL)
+_NAME = re.compile(DNS_SUBDOMAIN)
+_SERVICE: web.AppKey[TriggerService] = web.AppKey("triggers", TriggerService)
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+def _bearer(request: web.Request) -> bytes | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip().encode()
+
+
+async def _receive(request: web.Request) -> web.Response:
+    service = request.app[_SERVICE]
+    namespace, name = request.match_info["namespace"], request.match_info["trigger"]
+    if not _NAMESPACE.fullmatch(namespace) or not _NAME.fullmatch(name):
+        return _error(404, "no such TaskTrigger: the path is /alertmanager/v4/NAMESPACE/NAME")
+    try:
+        raw = await service.objects.get("tasktriggers", namespace=namespace, name=name)
+    except MissionControlError as exc:
+        log.warning("tasktrigger %s/%s not read for an alert: %s", namespace, name, exc)
+        return _error(503, "the Kubernetes API server is not reachable; try again")
+    if raw is None:
+        return _error(404, f"no TaskTrigger {namespace}/{name}")
+    try:
+        spec = TaskTriggerSpec.model_validate(raw.get("spec") or {})
+    except ValidationError:
+        return _error(404, f"TaskTrigger {namespace}/{name} is not valid")
+    if spec.alert is None:
+        return _error(404, f"TaskTrigger {namespace}/{name} has no spec.alert")
+    given = _bearer(request)
+    ref = spec.alert.token_secret_ref
+    try:
+        expected = await service.objects.secret_value(namespace, ref.name, ref.key)
+    except MissionControlError as exc:
+        log.warning("token of tasktrigger %s/%s not read: %s", namespace, name, exc)
+        return _error(503, "the trigger's token could not be read; try again")
+    expected = (expected or b"").strip()
+    # compare_digest on both branches: no early answer tells a missing token from a wrong one.
+    if not hmac.compare_digest(expected or b"\0", given or b"") or not expected:
+        return _error(401, "missing or wrong bearer token (Authorization: Bearer TOKEN)")
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return _error(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+    try:
+        payload = parse_payload(body)
+    except InvalidPayload as exc:
+        return _error(400, str(exc))
+    try:
+        reception = await service.receive(raw, payload)
+    except MissionControlError as exc:
+        log.warning("alerts for tasktrigger %s/%s not handled: %s", namespace, name, exc)
+        return _error(503, "the runs could not be started; Alertmanager will send again")
+    log.info(
+        "tasktrigger %s/%s: %d alerts: %d started, %d deduplicated, %d skipped, %d refused",
+        namespace,
+        name,
+        len(payload.alerts),
+        len(reception.started),
+        reception.deduplicated,
+        reception.skipped,
+        len(reception.refused),
+    )
+    return web.json_response(reception.as_json())
+
+
+async def _healthz(_: web.Request) -> web.Response:
+    return web.Response(text="ok")
+
+
+def build_app(service: TriggerService) -> web.Application:
+    """The receiver's application."""
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app[_SERVICE] = service
+    app.router.add_post(ROUTE, _receive)
+    app.router.add_get("/healthz", _healthz)
+    return app
+
+
+@asynccontextmanager
+async def serve_webhook(service: TriggerService, *, host: str, port: int) -> AsyncIterator[Any]:
+    """Serve the receiver on ``host:port`` meanwhile."""
+    runner = web.AppRunner(build_app(service), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host=host, port=port)
+    try:
+        await site.start()
+        log.info("the Alertmanager receiver listens on %s:%d", host, port)
+        yield runner
+    finally:
+        await runner.cleanup()
