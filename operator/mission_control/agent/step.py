@@ -29,22 +29,35 @@ async def ask_model(ctx: RunContext, *, step: int, messages: Sequence[Message]) 
     provider = ctx.client.name
     definitions = tool_definitions(ctx)
     key = f"step-{step}{ctx.attempt}"
-    request_id = await ctx.recorder.durably(
-        lambda: store.llm.record_request(
-            run_uid=uid,
-            key=key,
-            step=step,
-            provider=provider,
-            model=ctx.model,
-            messages=dump_messages(messages),
-            tools=[definition.model_dump(mode="json") for definition in definitions],
-        )
-    )
-    await ctx.recorder.journal(
-        "llm.request",
-        event_id=f"llm.request:{step}{ctx.attempt}",
-        payload={"step": step, "provider": provider, "model": ctx.model, "requestId": request_id},
-    )
+    sent = dump_messages(messages)
+    tools = [definition.model_dump(mode="json") for definition in definitions]
+
+    async def record_request() -> int:
+        # The request and its event in one transaction, committed before it is sent.
+        async with store.db.transaction(action="record an LLM request"):
+            recorded = await store.llm.record_request(
+                run_uid=uid,
+                key=key,
+                step=step,
+                provider=provider,
+                model=ctx.model,
+                messages=sent,
+                tools=tools,
+            )
+            await store.journal.append(
+                run_uid=uid,
+                type="llm.request",
+                event_id=f"llm.request:{step}{ctx.attempt}",
+                payload={
+                    "step": step,
+                    "provider": provider,
+                    "model": ctx.model,
+                    "requestId": recorded,
+                },
+            )
+            return recorded
+
+    request_id = await ctx.recorder.durably(record_request)
     deadline = time.monotonic() + ctx.services.limits.request_timeout_seconds
     if ctx.clock.deadline is not None:
         deadline = min(deadline, ctx.clock.deadline)
@@ -136,7 +149,8 @@ async def _record_answer(
     store, uid = ctx.services.store, ctx.request.uid
     usage = response.usage
     cost = ctx.services.prices.cost(usage, provider=response.provider, model=response.model)
-    await ctx.recorder.durably(
+    # The response, its usage and its event: one transaction.
+    ctx.recorder.hold(
         lambda: store.llm.record_response(
             request_id=request_id,
             run_uid=uid,
@@ -147,7 +161,7 @@ async def _record_answer(
             completion_tokens=usage.completion_tokens,
         )
     )
-    await ctx.recorder.durably(
+    ctx.recorder.hold(
         lambda: store.usage.record(
             UsageEntry(
                 run_uid=uid,
