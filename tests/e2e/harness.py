@@ -10,6 +10,7 @@ the kubectl commands users type: ``apply -f``, ``get -w`` (captured by :class:`W
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -309,5 +310,10 @@ def taskrun(name: str, *, task_name: str | None = None, **spec: Any) -> dict[str
 def operator_env(base: Mapping[str, str], extra: Iterable[tuple[str, str]] = ()) -> dict[str, str]:
     """The operator's environment: nothing inherited but what a process needs to run."""
     keep = {name: base[name] for name in ("PATH", "HOME", "LANG", "TMPDIR") if name in base}
+    if base.get("PYTHONPATH"):
+        # The tests' own source tree (a checkout next to the installed one), made absolute.
+        keep["PYTHONPATH"] = os.pathsep.join(
+            str(Path(entry).resolve()) for entry in base["PYTHONPATH"].split(os.pathsep) if entry
+        )
     # A port of its own for the metrics, so operators started side by side do not collide.
     return {**keep, "PYTHONUNBUFFERED": "1", "MC_METRICS_PORT": str(free_port()), **dict(extra)}
