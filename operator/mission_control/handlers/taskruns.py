@@ -34,7 +34,7 @@ from mission_control.errors import MissionControlError, TemporaryError
 from mission_control.handlers.definitions import previous_condition
 from mission_control.handlers.logs import bind_run, unbind_run
 from mission_control.handlers.ports import LiveRun, StatusReporter, generation_of
-from mission_control.handlers.queue import RunQueue
+from mission_control.handlers.queue import QueuedPosition, RunQueue
 from mission_control.handlers.resolution import InvalidRun, resolve_run
 from mission_control.handlers.services import OperatorServices
 from mission_control.runs.status import DONE_REASONS, RunReason, succeeded_condition
@@ -263,8 +263,9 @@ class TaskRuns:
             while not live.cancelled():
                 await live.wait_for_change()
 
+        shown = QueuedPosition(show)
         with self._services.agent.metrics.queued():
-            turn = asyncio.create_task(self._queue.wait_turn(key, on_position=show))
+            turn = asyncio.create_task(self._queue.wait_turn(key, on_position=shown.moved))
             cancel = asyncio.create_task(until_cancelled())
             try:
                 await asyncio.wait({turn, cancel}, return_when=asyncio.FIRST_COMPLETED)
@@ -273,7 +274,9 @@ class TaskRuns:
                     if not waiting.done():
                         waiting.cancel()
                 await asyncio.gather(turn, cancel, return_exceptions=True)
+                await shown.close()
         if not turn.cancelled() and turn.exception() is None:
+            shown.check()
             return True
         if turn.cancelled() and cancel.done() and not cancel.cancelled():
             who = live.cancelled_by()
