@@ -27,8 +27,8 @@ __all__ = [
 
 #: After a waiting run showed its place in line, the next change is shown no sooner than this;
 #: the pause doubles after each, up to the maximum (see :class:`QueuedPosition`).
-QUEUED_FIRST_PAUSE_SECONDS = 1.0
-QUEUED_MAX_PAUSE_SECONDS = 30.0
+QUEUED_FIRST_PAUSE_SECONDS = 5.0
+QUEUED_MAX_PAUSE_SECONDS = 60.0
 
 #: How a waiting run sorts: creation time, name, uid.
 QueueKey = tuple[datetime, str, str]
