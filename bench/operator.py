@@ -230,6 +230,13 @@ async def ceiling(cluster: Cluster, *, objects: int = 50, patches: int = 600) ->
 # -- 2. the operator ---------------------------------------------------------------------------
 
 
+def _source_tree() -> dict[str, str]:
+    """``PYTHONPATH`` made absolute, so the operator of a checkout runs, not the installed one."""
+    given = os.environ.get("PYTHONPATH", "")
+    entries = [os.path.abspath(entry) for entry in given.split(os.pathsep) if entry]
+    return {"PYTHONPATH": os.pathsep.join(entries)} if entries else {}
+
+
 class Operator:
     def __init__(self, *, env: dict[str, str], log: Path) -> None:
         self.port = free_port()
@@ -480,6 +487,7 @@ async def main(*, sizes: list[int], finished: int, held: int, profile: Path | No
                 "MC_METRICS_PORT": str(free_port()),
                 "MC_INVENTORY_REFRESH_SECONDS": "60",
             }
+            env.update(_source_tree())
             operator = Operator(env=env, log=workdir / "operator.log")
             operator.start()
             spy = None if profile is None else profiler(operator, profile)

@@ -12,6 +12,7 @@ import pytest
 
 from tests.e2e.harness import Scene, task, taskrun
 from tests.fixtures.ollama import ScriptedModelFactory
+from tests.support.processes import wait_until
 from tests.support.scripted_model import call, say
 from tests.tools.kubernetes.helpers import pod
 
@@ -54,6 +55,10 @@ class _Sampler:
         self._thread.join(timeout=30)
 
 
+def _message(scene: Scene, name: str) -> str:
+    return str(scene.get("taskrun", name)["status"]["conditions"][0]["message"])
+
+
 def _reason(scene: Scene, name: str) -> str:
     return str(scene.get("taskrun", name)["status"]["conditions"][0]["reason"])
 
@@ -89,7 +94,13 @@ def test_six_runs_two_at_a_time_in_creation_order(
         scene.kubectl("patch", "taskrun", "b-quick-1", "--type=merge", "-p",
                       '{"spec":{"status":"Cancelled","statusMessage":"not needed"}}')  # fmt: skip
         scene.wait("b-quick-1", condition="Succeeded=false", timeout=30)
-        moved_up = scene.get("taskrun", "b-quick-3")["status"]["conditions"][0]["message"]
+        # Moves in line are shown coalesced, a moment later.
+        wait_until(
+            lambda: "number 3 in the queue" in _message(scene, "b-quick-3"),
+            timeout=60,
+            what="b-quick-3 shown one place further up",
+        )
+        moved_up = _message(scene, "b-quick-3")
 
         # One holder goes: the two slots are now shared by one holder and the queue, one by one.
         scene.kubectl("patch", "taskrun", "a-hold-0", "--type=merge", "-p",

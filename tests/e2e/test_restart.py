@@ -35,9 +35,7 @@ def test_a_held_run_survives_an_operator_restart(
     pending = scene.get("taskrun", "evict-1")["status"]["pendingApproval"]
 
     operator_process.stop()
-    assert scene.get("taskrun", "evict-1")["metadata"]["finalizers"] == [
-        "missioncontrol.dev/finalizer"
-    ]
+    assert "finalizers" not in scene.get("taskrun", "evict-1")["metadata"]  # none is needed
     operator_process.start()
     me = scene.kubectl("auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
     approval = {"toolCallId": pending["toolCallId"], "decision": "Approve", "by": me}

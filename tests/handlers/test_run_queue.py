@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from mission_control.handlers.queue import QueueKey, RunQueue
+from mission_control.handlers.queue import QueuedPosition, QueueKey, RunQueue
 
 
 def _key(second: int, name: str) -> QueueKey:
@@ -95,3 +95,49 @@ async def test_a_waiter_cancelled_just_as_it_was_admitted_gives_its_slot_on() ->
     assert line.admitted == ["a", "c"]
     queue.release("uid-c")
     await asyncio.gather(*line.tasks.values(), return_exceptions=True)
+
+
+async def test_a_waiting_run_shows_its_first_place_at_once_then_the_latest_after_a_pause() -> None:
+    shown: list[int] = []
+    second = asyncio.Event()
+
+    async def show(position: int) -> None:
+        shown.append(position)
+        if len(shown) == 2:
+            second.set()
+
+    position = QueuedPosition(show, first_pause=0.2)
+    for moved in (9, 8, 7, 6):
+        await position.moved(moved)
+        await _settle()
+    first = list(shown)
+    await asyncio.wait_for(second.wait(), timeout=30)
+    await position.close()
+    position.check()
+
+    assert first == [9]  # the moves meanwhile are held back...
+    assert shown == [9, 6]  # ...and only the latest is shown
+
+
+async def test_closing_waits_for_the_write_in_flight_and_drops_the_rest() -> None:
+    release = asyncio.Event()
+    writing = asyncio.Event()
+    shown: list[int] = []
+
+    async def show(position: int) -> None:
+        writing.set()
+        await release.wait()
+        shown.append(position)
+
+    position = QueuedPosition(show)
+    await position.moved(3)
+    await writing.wait()
+    closing = asyncio.create_task(position.close())
+    await _settle()
+    still_closing = not closing.done()
+    await position.moved(2)
+    release.set()
+    await closing
+
+    assert still_closing
+    assert shown == [3]

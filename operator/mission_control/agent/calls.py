@@ -200,10 +200,14 @@ async def _record_decision(
         "policy": decision.policy,
         "reason": decision.reason,
     }
+    # An allowed call records its intent next, before anything leaves the operator: the
+    # decision is committed with it.
+    allowed = decision.verdict == "Allow"
     await ctx.recorder.journal(
         "tool.decision",
         event_id=f"tool.decision:{rid}",
         payload={**details, "verdict": decision.verdict},
+        held=allowed,
     )
     if decision.verdict == "RequireApproval":
         return  # the hold is audited with its digest when it is requested
@@ -213,6 +217,7 @@ async def _record_decision(
         decision=decision.verdict,
         target=f"{call.name} in taskrun {ctx.request.namespace}/{ctx.request.name}",
         details=details,
+        held=allowed,
     )
 
 
@@ -229,7 +234,7 @@ async def _preview(
             tool_call_id=rid,
             error=str(exc),
         )
-        await ctx.recorder.durably(failed)
+        ctx.recorder.hold(failed)  # committed with the result's event (``_answer``)
         return await _answer(
             ctx,
             call=call,
@@ -240,7 +245,8 @@ async def _preview(
             judged=(risk, "Preview"),
         )
     text = f"dry run: nothing was changed. {said}"
-    await ctx.recorder.durably(
+    # The outcome, its audit entry and the result's event (``_answer``): one transaction.
+    ctx.recorder.hold(
         lambda: ctx.services.store.tool_calls.complete(
             run_uid=ctx.request.uid, tool_call_id=rid, output_digest=_digest(text)
         )
@@ -251,6 +257,7 @@ async def _preview(
         outcome="previewed",
         target=f"{call.name} in taskrun {ctx.request.namespace}/{ctx.request.name}",
         details={"toolCallId": rid, "preview": said},
+        held=True,
     )
     return await _answer(
         ctx,
@@ -269,27 +276,27 @@ async def _run(
     decision = "Approved" if approver else "Allow"
     await _intent(ctx, call=call, rid=rid, risk=risk, decision=decision, approver=approver)
     calls = ctx.services.store.tool_calls
+    # The call's outcome, its audit entry and the result's event (``_answer``) are committed
+    # in one transaction after the call.
     started = time.monotonic()
     raw: Any = None
     ran: float | None = None
     if tool.connector == "kubernetes" and not ctx.request.service_account_exists:
         text, status, error = _missing_service_account(ctx), "failed", True
-        await ctx.recorder.durably(
-            lambda: calls.fail(run_uid=ctx.request.uid, tool_call_id=rid, error=text)
-        )
+        ctx.recorder.hold(lambda: calls.fail(run_uid=ctx.request.uid, tool_call_id=rid, error=text))
     else:
         try:
             output = await invoke(tool, call.arguments, ctx.tools)
         except ToolOutcomeUnknown as exc:
             text, status, error = str(exc), "unknown", True
-            await ctx.recorder.durably(
+            ctx.recorder.hold(
                 lambda: calls.mark_unknown(run_uid=ctx.request.uid, tool_call_id=rid, reason=text)
             )
         except MissionControlError as exc:
             text, status, error = str(exc), "failed", True
             ran = time.monotonic() - started
             elapsed = ran * 1000
-            await ctx.recorder.durably(
+            ctx.recorder.hold(
                 lambda: calls.fail(
                     run_uid=ctx.request.uid, tool_call_id=rid, error=text, duration_ms=elapsed
                 )
@@ -299,12 +306,14 @@ async def _run(
             raw = output.for_journal()
             text = output.for_model(ctx.services.limits.model_output_chars)
             status, error = "completed", False
-            await ctx.recorder.durably(
+            digest = _digest(json.dumps(raw, sort_keys=True, default=str))
+            took = (time.monotonic() - started) * 1000
+            ctx.recorder.hold(
                 lambda: calls.complete(
                     run_uid=ctx.request.uid,
                     tool_call_id=rid,
-                    output_digest=_digest(json.dumps(raw, sort_keys=True, default=str)),
-                    duration_ms=(time.monotonic() - started) * 1000,
+                    output_digest=digest,
+                    duration_ms=took,
                 )
             )
     await ctx.recorder.audit(
@@ -315,6 +324,7 @@ async def _run(
         actor_kind="user" if approver else "operator",
         target=f"{call.name} in taskrun {ctx.request.namespace}/{ctx.request.name}",
         details={"toolCallId": rid, "identity": ctx.impersonate, "error": text if error else ""},
+        held=True,
     )
     return await _answer(
         ctx,
@@ -341,8 +351,9 @@ def _missing_service_account(ctx: RunContext) -> str:
 async def _intent(
     ctx: RunContext, *, call: ToolCall, rid: str, risk: Risk, decision: str, approver: str
 ) -> None:
-    # Write-ahead: durable before the tool is touched, so a crash cannot repeat it unseen.
-    await ctx.recorder.durably(
+    # Write-ahead: durable before the tool is touched, so a crash cannot repeat it unseen (it
+    # is committed with its ``tool.started`` event, before this function returns).
+    ctx.recorder.hold(
         lambda: ctx.services.store.tool_calls.record_intent(
             run_uid=ctx.request.uid,
             tool_call_id=rid,

@@ -10,6 +10,14 @@ run waits with reason ``WaitingForJournal`` rather than act unrecorded, and carr
 is back: :meth:`RunRecorder.durably` retries the write, which is safe because every write the
 loop makes is keyed (an audit entry whose acknowledgement was lost may appear twice: the log
 is append-only and has no key).
+
+Writes that need not be durable on their own are *held* (:meth:`RunRecorder.hold`, the
+``held=True`` of :meth:`~RunRecorder.journal` and :meth:`~RunRecorder.audit`) and committed in
+one transaction with the next write that is, in the order they were made: a step then costs a
+few commits instead of one per row. The loop only holds a write when the next durable write
+follows before anything leaves the operator (an LLM request, a tool call, a status patch), so
+the write-ahead order stays: a tool call's intent is committed before the call, its result
+after.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from mission_control.agent.status import RunStatus
@@ -46,9 +54,45 @@ class RunRecorder:
     status: RunStatus
     metrics: OperatorMetrics | None = None
     first_pause_seconds: float = 0.5
+    #: Writes waiting for the next durable one; audit entries apart, to be written last (the
+    #: audit chain's lock is then held for the shortest time).
+    _held: list[Callable[[], Awaitable[object]]] = field(
+        default_factory=list, init=False, repr=False
+    )
+    _held_audit: list[Callable[[], Awaitable[object]]] = field(
+        default_factory=list, init=False, repr=False
+    )
+
+    def hold(self, write: Callable[[], Awaitable[object]]) -> None:
+        """Commit ``write()`` with the next :meth:`durably` write, in the same transaction."""
+        self._held.append(write)
 
     async def durably(self, write: Callable[[], Awaitable[T]]) -> T:
-        """``write()``, tried again while PostgreSQL is unreachable (the run waits meanwhile)."""
+        """``write()``, tried again while PostgreSQL is unreachable (the run waits meanwhile).
+
+        Held writes go first, in one transaction with it; on a retry all of them are tried
+        again (each is keyed, so what committed is not written twice).
+        """
+        held, audits = list(self._held), list(self._held_audit)
+        if not held and not audits:
+            return await self._retried(write)
+        store = self.store
+
+        async def together() -> T:
+            async with store.db.transaction(action="record the run's step"):
+                for earlier in held:
+                    await earlier()
+                result = await write()
+                for entry in audits:
+                    await entry()
+                return result
+
+        result = await self._retried(together)
+        del self._held[: len(held)]
+        del self._held_audit[: len(audits)]
+        return result
+
+    async def _retried(self, write: Callable[[], Awaitable[T]]) -> T:
         pause = self.first_pause_seconds
         before = self.status.reason
         waiting = False
@@ -85,16 +129,25 @@ class RunRecorder:
         event_id: str,
         payload: Mapping[str, Any] | None = None,
         messages: Sequence[Message] = (),
+        held: bool = False,
     ) -> None:
-        """Append one event; ``messages`` are what it adds to the conversation."""
+        """Append one event; ``messages`` are what it adds to the conversation.
+
+        ``held``: commit it with the next durable write instead of now (see the module doc).
+        """
         body = dict(payload or {})
         if messages:
             body[MESSAGES_KEY] = dump_messages(messages)
-        await self.durably(
-            lambda: self.store.journal.append(
+
+        def write() -> Awaitable[object]:
+            return self.store.journal.append(
                 run_uid=self.run_uid, type=kind, payload=body, event_id=event_id
             )
-        )
+
+        if held:
+            self.hold(write)
+        else:
+            await self.durably(write)
 
     async def audit(
         self,
@@ -106,10 +159,15 @@ class RunRecorder:
         actor_kind: ActorKind = "operator",
         target: str = "",
         details: Mapping[str, Any] | None = None,
+        held: bool = False,
     ) -> None:
-        """One audit entry about this run (``target`` defaults to the TaskRun)."""
-        await self.durably(
-            lambda: self.store.audit.append(
+        """One audit entry about this run (``target`` defaults to the TaskRun).
+
+        ``held``: commit it with the next durable write instead of now (see the module doc).
+        """
+
+        def write() -> Awaitable[object]:
+            return self.store.audit.append(
                 actor=actor,
                 actor_kind=actor_kind,
                 action=action,
@@ -120,4 +178,8 @@ class RunRecorder:
                 namespace=self.namespace,
                 details=details,
             )
-        )
+
+        if held:
+            self._held_audit.append(write)
+        else:
+            await self.durably(write)

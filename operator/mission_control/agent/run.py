@@ -253,9 +253,10 @@ async def _start(ctx: RunContext) -> list[Message]:
         event_id="run.started",
         payload={"snapshot": resolved_spec(ctx.request)},
         messages=messages,
+        held=True,  # committed with the run's row below, before the status says Running
     )
     await ctx.recorder.audit(
-        "run.started", details={"identity": ctx.impersonate, "tools": list(ctx.offered)}
+        "run.started", details={"identity": ctx.impersonate, "tools": list(ctx.offered)}, held=True
     )
     ctx.clock.start()
     started = ctx.status.started = ctx.services.clock()
@@ -358,8 +359,9 @@ async def _finish(
         "invalidCalls": counters.invalid_calls,
         "summary": summary,
     }
-    await recorder.journal("run.finished", event_id="run.finished", payload=payload)
-    await recorder.audit("run.finished", outcome=reason, details=payload)
+    # One transaction with the run's row below.
+    await recorder.journal("run.finished", event_id="run.finished", payload=payload, held=True)
+    await recorder.audit("run.finished", outcome=reason, details=payload, held=True)
     snapshot = run_snapshot(
         request, provider=resolved[0], model=resolved[1], reason=reason, start_time=status.started
     )

@@ -121,39 +121,44 @@ async def _ask_link(
         window=link.info.context_window if link.info else None,
         reserve=RESERVED_ANSWER_TOKENS,
     )
-    sent = fitted.messages
     key = f"step-{step}{suffix}"
-    request_id = await ctx.recorder.durably(
-        lambda: store.llm.record_request(
-            run_uid=uid,
-            key=key,
-            step=step,
-            provider=provider,
-            model=model,
-            messages=dump_messages(sent),
-            tools=[definition.model_dump(mode="json") for definition in definitions],
-        )
-    )
-    payload: dict[str, Any] = {
-        "step": step,
-        "provider": provider,
-        "model": model,
-        "requestId": request_id,
-    }
+    sent = fitted.messages
+    dumped = dump_messages(sent)
+    tools = [definition.model_dump(mode="json") for definition in definitions]
+    payload: dict[str, Any] = {"step": step, "provider": provider, "model": model}
     if fitted.shortened:
         payload["shortenedToolOutputs"] = fitted.shortened
         payload["estimatedTokens"] = fitted.estimate
         payload["contextWindow"] = link.info.context_window if link.info else None
-    await ctx.recorder.journal(
-        "llm.request", event_id=f"llm.request:{step}{suffix}", payload=payload
-    )
+
+    async def record_request() -> int:
+        # The request and its event in one transaction, committed before it is sent.
+        async with store.db.transaction(action="record an LLM request"):
+            recorded = await store.llm.record_request(
+                run_uid=uid,
+                key=key,
+                step=step,
+                provider=provider,
+                model=model,
+                messages=dumped,
+                tools=tools,
+            )
+            await store.journal.append(
+                run_uid=uid,
+                type="llm.request",
+                event_id=f"llm.request:{step}{suffix}",
+                payload={**payload, "requestId": recorded},
+            )
+            return recorded
+
+    request_id = await ctx.recorder.durably(record_request)
     started = time.monotonic()
     tracing = ctx.services.tracing
     try:
         with tracing.chat(
             provider=provider,
             model=model,
-            messages=dump_messages(sent) if tracing.content else None,
+            messages=dumped if tracing.content else None,
         ) as span:
             try:
                 response = await _complete_unless_cancelled(
@@ -248,7 +253,8 @@ async def _record_answer(
     store, uid = ctx.services.store, ctx.request.uid
     usage = response.usage
     cost = ctx.services.prices.cost(usage, provider=response.provider, model=response.model)
-    await ctx.recorder.durably(
+    # The response, its usage and its event: one transaction.
+    ctx.recorder.hold(
         lambda: store.llm.record_response(
             request_id=request_id,
             run_uid=uid,
@@ -259,7 +265,7 @@ async def _record_answer(
             completion_tokens=usage.completion_tokens,
         )
     )
-    await ctx.recorder.durably(
+    ctx.recorder.hold(
         lambda: store.usage.record(
             UsageEntry(
                 run_uid=uid,

@@ -8,6 +8,7 @@ process (tests) and nothing is registered by importing a module.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -66,6 +67,7 @@ def build_registry(
         cancellation_timeout=None,
         labels=labels,
     )(runs.drive)
+    _without_finalizer(registry, handler_id="run")
 
     triggers = TriggerHandlers(services.trigger_service())
     kopf.on.event(GROUP, VERSION, "tasktriggers", registry=registry, id="tasktrigger")(
@@ -99,6 +101,28 @@ def build_registry(
 
     kopf.on.cleanup(registry=registry, id="ttl-cleanup")(stop_expiry)
     return registry
+
+
+def _without_finalizer(registry: kopf.OperatorRegistry, *, handler_id: str) -> None:
+    """Let the daemon ``handler_id`` run without kopf's finalizer on the object.
+
+    kopf puts a finalizer on every object with a daemon, so that it can stop the daemon before
+    the object goes away: one write to add it and one to remove it, per run. Nothing of ours
+    needs the object while it is deleted (the journal stays by design), and the watch stops
+    a deleted run's loop itself (:meth:`TaskRuns.on_event`), so the two writes are saved.
+    kopf's decorator offers no switch for this; its handler is a frozen dataclass with a
+    ``requires_finalizer`` field, replaced here.
+    """
+    spawning = registry._spawning
+    handlers = spawning.get_all_handlers()
+    if not any(handler.id == handler_id for handler in handlers):
+        raise LookupError(f"no daemon {handler_id!r} is registered")
+    spawning._handlers = [
+        dataclasses.replace(handler, requires_finalizer=False)
+        if handler.id == handler_id
+        else handler
+        for handler in handlers
+    ]
 
 
 async def run_operator(

@@ -2,7 +2,8 @@
 
 A run is active while it has not finished and ``spec.status`` is not ``Pending``; kopf starts
 the daemon when that becomes true (at creation, or when ``Pending`` is cleared) and puts our
-finalizer on the object so the daemon stops before the TaskRun goes away. The daemon resolves
+daemon without a finalizer on the object (the watch stops the loop of a deleted TaskRun, and
+nothing needs the object while it goes away: the journal stays). The daemon resolves
 the run (:mod:`.resolution`), fails invalid work at once, waits for a slot when
 ``MC_MAX_CONCURRENT_RUNS`` runs are active (reason ``Queued``), then calls
 :func:`~mission_control.agent.drive_run` with:
@@ -34,7 +35,7 @@ from mission_control.handlers.definitions import previous_condition
 from mission_control.handlers.logs import bind_run, unbind_run
 from mission_control.handlers.notices import RunNotices
 from mission_control.handlers.ports import LiveRun, StatusReporter, generation_of
-from mission_control.handlers.queue import RunQueue
+from mission_control.handlers.queue import QueuedPosition, RunQueue
 from mission_control.handlers.resolution import InvalidRun, resolve_run
 from mission_control.handlers.services import OperatorServices
 from mission_control.runs.status import DONE_REASONS, RunReason, succeeded_condition
@@ -73,6 +74,7 @@ class TaskRuns:
     def __init__(self, services: OperatorServices) -> None:
         self._services = services
         self._live: dict[str, LiveRun] = {}
+        self._work: dict[str, asyncio.Task[None]] = {}
         self._queue = RunQueue(services.max_concurrent_runs)
 
     # -- the watch ------------------------------------------------------------------------
@@ -80,10 +82,18 @@ class TaskRuns:
     async def on_event(self, *, type: str | None, body: Mapping[str, Any], **_: Any) -> None:
         """Every event of a TaskRun: wake its run; show a held-back run as ``Pending``."""
         metadata = body.get("metadata") or {}
-        live = self._live.get(str(metadata.get("uid")))
+        uid = str(metadata.get("uid"))
+        live = self._live.get(uid)
         if live is not None:
             live.observe()
-        if type == "DELETED" or (body.get("spec") or {}).get("status") != "Pending":
+        if type == "DELETED":
+            work = self._work.get(uid)
+            if work is not None and not work.done():
+                # No finalizer holds the object for kopf to stop the daemon: stop it here.
+                log.info("the TaskRun was deleted: stopping its run")
+                work.cancel()
+            return
+        if (body.get("spec") or {}).get("status") != "Pending":
             return
         condition = previous_condition(body, "Succeeded")
         if condition is None:
@@ -119,6 +129,7 @@ class TaskRuns:
         live = LiveRun(body)
         self._live[uid] = live
         work = asyncio.create_task(self._run(body, live), name=f"run {uid}")
+        self._work[uid] = work
         try:
             await self._until_done(work, stopped)
         finally:
@@ -126,6 +137,8 @@ class TaskRuns:
             with suppress(asyncio.CancelledError):
                 await work
             self._live.pop(uid, None)
+            if self._work.get(uid) is work:
+                del self._work[uid]
             unbind_run(token)
 
     @staticmethod
@@ -265,8 +278,9 @@ class TaskRuns:
             while not live.cancelled():
                 await live.wait_for_change()
 
+        shown = QueuedPosition(show)
         with self._services.agent.metrics.queued():
-            turn = asyncio.create_task(self._queue.wait_turn(key, on_position=show))
+            turn = asyncio.create_task(self._queue.wait_turn(key, on_position=shown.moved))
             cancel = asyncio.create_task(until_cancelled())
             try:
                 await asyncio.wait({turn, cancel}, return_when=asyncio.FIRST_COMPLETED)
@@ -275,7 +289,9 @@ class TaskRuns:
                     if not waiting.done():
                         waiting.cancel()
                 await asyncio.gather(turn, cancel, return_exceptions=True)
+                await shown.close()
         if not turn.cancelled() and turn.exception() is None:
+            shown.check()
             return True
         if turn.cancelled() and cancel.done() and not cancel.cancelled():
             who = live.cancelled_by()

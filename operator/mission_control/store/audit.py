@@ -74,10 +74,7 @@ class Audit:
         details: Mapping[str, Any] | None = None,
     ) -> AuditEntry:
         """Add one entry at the head of the chain and return it as stored."""
-        async with (
-            self._db.connection(action="append to the audit log") as conn,
-            conn.transaction(),
-        ):
+        async with self._db.transaction(action="append to the audit log") as conn:
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_CHAIN_LOCK_KEY,))
             cursor = await conn.execute(
                 _PREPARE,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import select
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 from urllib.parse import unquote
 
@@ -25,12 +27,19 @@ __all__ = ["Connection", "Database", "check_database_url"]
 T = TypeVar("T")
 Connection = psycopg.AsyncConnection[TupleRow]
 
+# The transaction the current task is in (see ``Database.transaction``), with its database.
+_in_transaction: ContextVar[tuple[Database, Connection] | None] = ContextVar(
+    "mission_control_store_transaction", default=None
+)
+
 
 class Database:
     """A pool of autocommit connections to one PostgreSQL database.
 
     Connections are checked before they are handed out, so after PostgreSQL restarts the dead
-    ones are replaced instead of failing the next query. Waiting for a connection is bounded by
+    ones are replaced instead of failing the next query; the check costs a round trip only for
+    a connection on which the server sent something while it sat idle (see
+    :func:`_check_idle_connection`). Waiting for a connection is bounded by
     ``wait_timeout``; past it the caller gets
     :class:`~mission_control.store.errors.JournalUnavailable`.
     """
@@ -61,7 +70,7 @@ class Database:
             max_size=max_size,
             timeout=wait_timeout,
             kwargs={"autocommit": True},
-            check=AsyncConnectionPool.check_connection,
+            check=_check_idle_connection,
             configure=_configure,
             # Keep trying to reconnect for as long as the operator lives; an outage must end in
             # recovery, not in a pool that gave up.
@@ -83,10 +92,38 @@ class Database:
 
     @asynccontextmanager
     async def connection(self, *, action: str) -> AsyncIterator[Connection]:
-        """A pooled connection; psycopg errors raised in the block become store errors."""
+        """A pooled connection; psycopg errors raised in the block become store errors.
+
+        Inside :meth:`transaction` it is that transaction's connection, so every store call
+        made in the block joins the transaction.
+        """
         with translate_errors(action):
+            joined = _in_transaction.get()
+            if joined is not None and joined[0] is self:
+                yield joined[1]
+                return
             async with self._pool.connection() as conn:
                 yield conn
+
+    @asynccontextmanager
+    async def transaction(self, *, action: str) -> AsyncIterator[Connection]:
+        """One transaction that every store call in the block (in this task) joins.
+
+        Several writes then cost one commit instead of one each: all of them are stored, or
+        none. Nested use joins the outer transaction rather than opening a savepoint. Tasks
+        started inside the block must not use the store (they would share the connection).
+        """
+        joined = _in_transaction.get()
+        if joined is not None and joined[0] is self:
+            yield joined[1]
+            return
+        with translate_errors(action):
+            async with self._pool.connection() as conn, conn.transaction():
+                token = _in_transaction.set((self, conn))
+                try:
+                    yield conn
+                finally:
+                    _in_transaction.reset(token)
 
     async def fetch_one(
         self, *, row: type[T], query: Query, params: Params | None = None, action: str
@@ -132,7 +169,7 @@ class Database:
         self, *, query: Query, params_seq: Sequence[Params], action: str
     ) -> None:
         """Run ``query`` once per parameter set, in one transaction."""
-        async with self.connection(action=action) as conn, conn.transaction():
+        async with self.transaction(action=action) as conn:
             cursor = conn.cursor()
             await cursor.executemany(query, params_seq)
 
@@ -140,6 +177,23 @@ class Database:
 async def _configure(conn: Connection) -> None:
     # Every jsonb parameter of this connection goes through the store's one JSON seam.
     set_json_dumps(dumps, conn)
+
+
+async def _check_idle_connection(conn: Connection) -> None:
+    """Raise unless ``conn`` looks usable; a round trip only when the server spoke meanwhile.
+
+    An idle autocommit connection of the pool receives nothing: a server that shuts down or
+    terminates the backend sends its notice and closes the socket, which makes the socket
+    readable. Only then is the full check (an empty query) paid; a round trip for every
+    checkout cost several percent of the operator's CPU per step. A connection broken without
+    a word (a network partition) fails on use instead, which the callers retry as they retry
+    any ``JournalUnavailable``.
+    """
+    if conn.closed or conn.broken:
+        raise psycopg.OperationalError("the connection is closed")
+    readable, _, _ = select.select([conn.pgconn.socket], [], [], 0)
+    if readable:
+        await AsyncConnectionPool.check_connection(conn)
 
 
 async def _explain_connect_failure(*, url: str, seconds: int) -> None:

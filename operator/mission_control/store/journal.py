@@ -12,10 +12,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from psycopg import errors as pgerrors
+from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb
 
 from mission_control.store.database import Connection, Database
-from mission_control.store.errors import RecordNotFound, StoreRejected
+from mission_control.store.errors import JournalUnavailable, RecordNotFound, StoreRejected
 from mission_control.store.records import JournalEvent
 
 __all__ = ["EVENTS_CHANNEL", "Journal"]
@@ -148,4 +149,12 @@ async def _append_row(
         # Looking again, with a new snapshot, finds it.
         if not keyed or exc.diag.constraint_name != _EVENT_ID_INDEX:
             raise
+        if conn.info.transaction_status != TransactionStatus.IDLE:
+            # Part of a larger transaction, which the error aborted: the whole of it is
+            # tried again by the caller, and then finds the event.
+            raise JournalUnavailable(
+                "could not append to the journal: an earlier attempt of the same write was "
+                "still committing; try again",
+                retry_after=0.1,
+            ) from None
     return await (await conn.execute(_APPEND, params)).fetchone()

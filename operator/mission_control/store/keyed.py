@@ -9,6 +9,7 @@ content it is returned as if just written, with other content the write is refus
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -40,7 +41,49 @@ async def insert_once(
     may differ between attempts. ``conflict_where`` names the key column of a partial unique
     index (``usage_key``: the index covers rows where it is not null).
     """
-    columns = list(values)
+    insert, existing = _statements(
+        table=table,
+        columns=tuple(values),
+        key=tuple(key),
+        compared=tuple(compared),
+        returning=tuple(returning),
+        conflict_where=conflict_where,
+    )
+    async with db.connection(action=f"store {what}") as conn:
+        cursor = conn.cursor(row_factory=dict_row)
+        await cursor.execute(insert, values)
+        added = await cursor.fetchone()
+        if added is not None:
+            return added
+        await cursor.execute(existing, values)
+        found = await cursor.fetchone()
+    if found is None:
+        raise StoreError(f"could not store {what}: its key is taken but no row has it")
+    differing = [name for name in compared if not found[f"same:{name}"]]
+    if differing:
+        keyed = ", ".join(f"{name}={values[name]!r}" for name in key)
+        stored = "; ".join(f"{name}={_short(found[f'stored:{name}'])}" for name in differing)
+        given = "; ".join(f"{name}={_short(values[name])}" for name in differing)
+        raise StoreRejected(
+            f"{what} with key {keyed} is already stored with other content "
+            f"(stored: {stored}; given: {given}); give each write its own key"
+        )
+    return {name: found[name] for name in returning}
+
+
+# A handful of shapes (one per table), composed once: composing them was a few percent of the
+# operator's CPU per step.
+@functools.lru_cache(maxsize=64)
+def _statements(
+    *,
+    table: str,
+    columns: tuple[str, ...],
+    key: tuple[str, ...],
+    compared: tuple[str, ...],
+    returning: tuple[str, ...],
+    conflict_where: str,
+) -> tuple[sql.Composed, sql.Composed]:
+    """The insert and the look-up of the row a first attempt wrote."""
     insert = sql.SQL(
         "INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT ({key}){where} "
         "DO NOTHING RETURNING {returning}"
@@ -72,26 +115,7 @@ async def insert_once(
             sql.SQL("{} = {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in key
         ),
     )
-    async with db.connection(action=f"store {what}") as conn:
-        cursor = conn.cursor(row_factory=dict_row)
-        await cursor.execute(insert, values)
-        added = await cursor.fetchone()
-        if added is not None:
-            return added
-        await cursor.execute(existing, values)
-        found = await cursor.fetchone()
-    if found is None:
-        raise StoreError(f"could not store {what}: its key is taken but no row has it")
-    differing = [name for name in compared if not found[f"same:{name}"]]
-    if differing:
-        keyed = ", ".join(f"{name}={values[name]!r}" for name in key)
-        stored = "; ".join(f"{name}={_short(found[f'stored:{name}'])}" for name in differing)
-        given = "; ".join(f"{name}={_short(values[name])}" for name in differing)
-        raise StoreRejected(
-            f"{what} with key {keyed} is already stored with other content "
-            f"(stored: {stored}; given: {given}); give each write its own key"
-        )
-    return {name: found[name] for name in returning}
+    return insert, existing
 
 
 def _short(value: Any) -> str:
