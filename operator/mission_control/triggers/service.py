@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from mission_control.connectors.errors import ConnectorForbidden, ConnectorNotFound
+from mission_control.connectors.kubernetes.client import KubernetesConnector
 from mission_control.connectors.kubernetes.custom import MissionControlObjects
 from mission_control.errors import MissionControlError
 from mission_control.resources.common import Condition
@@ -25,6 +27,7 @@ from mission_control.resources.tasktrigger import (
 )
 from mission_control.runs.alerts import WebhookPayload, judge_alert
 from mission_control.runs.readiness import Readiness, ready_condition
+from mission_control.runs.resolve import impersonated_user
 from mission_control.runs.schedule import TickDecision, decide_tick, parse_schedule
 from mission_control.runs.triggers import (
     OwnedRun,
@@ -55,16 +58,26 @@ log = logging.getLogger(__name__)
 
 
 class TriggerService:
-    """A trigger's runs and status (see the module doc)."""
+    """A trigger's runs and status (see the module doc).
+
+    ``objects`` reads and patches triggers and runs as the operator; the token Secret an
+    alerting trigger names is read through ``kubernetes`` as the agent ServiceAccount of the
+    trigger's namespace (``runTemplate.serviceAccountName``, else ``agent_account``): the
+    operator itself reads no Secrets, so a trigger cannot make it read one its agent may not.
+    """
 
     def __init__(
         self,
         *,
         objects: MissionControlObjects,
+        kubernetes: KubernetesConnector,
+        agent_account: str,
         metrics: OperatorMetrics | None,
         clock: Callable[[], datetime],
     ) -> None:
         self.objects = objects
+        self._kubernetes = kubernetes
+        self._agent_account = agent_account
         self._metrics = metrics
         self.clock = clock
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
@@ -93,6 +106,31 @@ class TriggerService:
                 owned.append(owned_run(raw))
         return owned
 
+    # -- the token ------------------------------------------------------------------------
+
+    def token_reader(self, spec: TaskTriggerSpec) -> str:
+        """The ServiceAccount (of the trigger's namespace) that reads the token Secret."""
+        template = spec.run_template
+        if template is not None and template.service_account_name:
+            return template.service_account_name
+        return self._agent_account
+
+    async def token(self, namespace: str, spec: TaskTriggerSpec) -> bytes:
+        """The bearer token of an alerting trigger, stripped; empty when the Secret or its key
+        is absent. Read as :meth:`token_reader`: :class:`ConnectorForbidden` when that
+        ServiceAccount may not get the Secret; other connector errors as they come."""
+        if spec.alert is None:
+            return b""
+        ref = spec.alert.token_secret_ref
+        user = impersonated_user(namespace=namespace, service_account_name=self.token_reader(spec))
+        try:
+            text = await self._kubernetes.read_secret_key(
+                namespace, ref.name, ref.key, impersonate=user
+            )
+        except ConnectorNotFound:
+            return b""
+        return text.strip().encode()
+
     # -- Ready ----------------------------------------------------------------------------
 
     async def judge(self, raw: Mapping[str, Any]) -> Readiness | None:
@@ -106,12 +144,18 @@ class TriggerService:
             return None
         task = await self.objects.get("tasks", namespace=namespace, name=spec.task_ref.name)
         token_found: bool | None = None
+        forbidden_to: str | None = None
         if spec.alert is not None:
-            ref = spec.alert.token_secret_ref
-            token = await self.objects.secret_value(namespace, ref.name, ref.key)
-            token_found = bool(token and token.strip())
+            try:
+                token_found = bool(await self.token(namespace, spec))
+            except ConnectorForbidden:
+                token_found, forbidden_to = False, self.token_reader(spec)
         verdict = trigger_readiness(
-            spec, namespace=namespace, task_found=task is not None, token_found=token_found
+            spec,
+            namespace=namespace,
+            task_found=task is not None,
+            token_found=token_found,
+            token_forbidden_to=forbidden_to,
         )
         kind, summary = trigger_summary(spec)
         await self._set_ready(raw, verdict, shown={"kind": kind, "summary": summary})

@@ -136,7 +136,13 @@ async def operator_services(
                     store=store,
                     metrics=metrics,
                 )
-                triggers = TriggerService(objects=objects, metrics=metrics, clock=utc_now)
+                triggers = TriggerService(
+                    objects=objects,
+                    kubernetes=connectors.kubernetes,
+                    agent_account=settings.operator.agent_service_account,
+                    metrics=metrics,
+                    clock=utc_now,
+                )
                 async with (
                     background(refresher=refresher, checkpointer=checkpointer),
                     notifier.running(),
