@@ -18,17 +18,19 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import yaml
 
 import mission_control as mission_control_package
 from tests.controlplane.launcher import Cluster
-from tests.fixtures.ollama import ScriptedModelFactory
 from tests.support.processes import die_with_parent, free_port, stop_process, tail, wait_until
 from tests.support.scripted_model import call, say
 from tests.tools.kubernetes.helpers import pod
+
+if TYPE_CHECKING:  # a pytest plugin: imported by the identity plugin before assertion rewriting
+    from tests.fixtures.ollama import ScriptedModelFactory
 
 __all__ = [
     "OperatorProcess",

@@ -71,7 +71,7 @@ async def _receive(request: web.Request) -> web.Response:
         return _error(404, f"TaskTrigger {namespace}/{name} has no spec.alert")
     given = _bearer(request)
     try:
-        expected = await service.token(namespace, spec)
+        expected = await service.tokens.read(namespace, spec)
     except ConnectorForbidden:
         # Answered as a wrong token: the caller learns nothing of the Secret or its access
         # (the trigger's Ready condition tells its owner which Role to grant).
@@ -79,7 +79,7 @@ async def _receive(request: web.Request) -> web.Response:
             "token of tasktrigger %s/%s may not be read as ServiceAccount %s",
             namespace,
             name,
-            service.token_reader(spec),
+            service.tokens.reader(spec),
         )
         expected = b""
     except MissionControlError as exc:

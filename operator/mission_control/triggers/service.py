@@ -15,8 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from mission_control.connectors.errors import ConnectorForbidden, ConnectorNotFound
-from mission_control.connectors.kubernetes.client import KubernetesConnector
+from mission_control.connectors.errors import ConnectorForbidden
 from mission_control.connectors.kubernetes.custom import MissionControlObjects
 from mission_control.errors import MissionControlError
 from mission_control.resources.common import Condition
@@ -27,7 +26,6 @@ from mission_control.resources.tasktrigger import (
 )
 from mission_control.runs.alerts import WebhookPayload, judge_alert
 from mission_control.runs.readiness import Readiness, ready_condition
-from mission_control.runs.resolve import impersonated_user
 from mission_control.runs.schedule import TickDecision, decide_tick, parse_schedule
 from mission_control.runs.triggers import (
     OwnedRun,
@@ -51,6 +49,7 @@ from mission_control.triggers.objects import (
     trigger_ref,
     trigger_status,
 )
+from mission_control.triggers.tokens import TriggerTokens
 
 __all__ = ["Reception", "TriggerService"]
 
@@ -60,24 +59,20 @@ log = logging.getLogger(__name__)
 class TriggerService:
     """A trigger's runs and status (see the module doc).
 
-    ``objects`` reads and patches triggers and runs as the operator; the token Secret an
-    alerting trigger names is read through ``kubernetes`` as the agent ServiceAccount of the
-    trigger's namespace (``runTemplate.serviceAccountName``, else ``agent_account``): the
-    operator itself reads no Secrets, so a trigger cannot make it read one its agent may not.
+    ``objects`` reads and patches triggers and runs as the operator; ``tokens`` reads alerting
+    triggers' tokens as their agent ServiceAccount (the operator reads no Secrets).
     """
 
     def __init__(
         self,
         *,
         objects: MissionControlObjects,
-        kubernetes: KubernetesConnector,
-        agent_account: str,
+        tokens: TriggerTokens,
         metrics: OperatorMetrics | None,
         clock: Callable[[], datetime],
     ) -> None:
         self.objects = objects
-        self._kubernetes = kubernetes
-        self._agent_account = agent_account
+        self.tokens = tokens
         self._metrics = metrics
         self.clock = clock
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
@@ -106,31 +101,6 @@ class TriggerService:
                 owned.append(owned_run(raw))
         return owned
 
-    # -- the token ------------------------------------------------------------------------
-
-    def token_reader(self, spec: TaskTriggerSpec) -> str:
-        """The ServiceAccount (of the trigger's namespace) that reads the token Secret."""
-        template = spec.run_template
-        if template is not None and template.service_account_name:
-            return template.service_account_name
-        return self._agent_account
-
-    async def token(self, namespace: str, spec: TaskTriggerSpec) -> bytes:
-        """The bearer token of an alerting trigger, stripped; empty when the Secret or its key
-        is absent. Read as :meth:`token_reader`: :class:`ConnectorForbidden` when that
-        ServiceAccount may not get the Secret; other connector errors as they come."""
-        if spec.alert is None:
-            return b""
-        ref = spec.alert.token_secret_ref
-        user = impersonated_user(namespace=namespace, service_account_name=self.token_reader(spec))
-        try:
-            text = await self._kubernetes.read_secret_key(
-                namespace, ref.name, ref.key, impersonate=user
-            )
-        except ConnectorNotFound:
-            return b""
-        return text.strip().encode()
-
     # -- Ready ----------------------------------------------------------------------------
 
     async def judge(self, raw: Mapping[str, Any]) -> Readiness | None:
@@ -147,9 +117,9 @@ class TriggerService:
         forbidden_to: str | None = None
         if spec.alert is not None:
             try:
-                token_found = bool(await self.token(namespace, spec))
+                token_found = bool(await self.tokens.read(namespace, spec))
             except ConnectorForbidden:
-                token_found, forbidden_to = False, self.token_reader(spec)
+                token_found, forbidden_to = False, self.tokens.reader(spec)
         verdict = trigger_readiness(
             spec,
             namespace=namespace,
