@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 
 import pytest
 
-from mission_control.connectors.errors import ConnectorRequestError
+from mission_control.connectors.errors import (
+    ConnectorForbidden,
+    ConnectorNotFound,
+    ConnectorRequestError,
+)
 from mission_control.connectors.kubernetes import KubernetesConnector
 from mission_control.connectors.kubernetes.custom import MissionControlObjects, ObjectRef
 from tests.controlplane.launcher import Cluster
@@ -172,13 +177,37 @@ async def test_patch_changes_the_spec(
     assert after["spec"]["status"] == "Cancelled"
 
 
-async def test_secret_value_reads_one_key_and_none_when_absent(
-    objects: MissionControlObjects, crds: Cluster, k8s_namespace: str
+async def test_a_trigger_token_is_read_only_as_an_agent_granted_its_secret(
+    crds: Cluster, k8s_namespace: str
 ) -> None:
-    crds.kubectl(
-        "create", "secret", "generic", "am-token", "-n", k8s_namespace, "--from-literal=token=abc"
-    )
-
-    assert await objects.secret_value(k8s_namespace, "am-token", "token") == b"abc"
-    assert await objects.secret_value(k8s_namespace, "am-token", "other") is None
-    assert await objects.secret_value(k8s_namespace, "absent", "token") is None
+    """TaskTrigger tokens go through the one impersonated Secret read notifications use."""
+    ns = k8s_namespace
+    crds.kubectl("create", "serviceaccount", "agent", "-n", ns)
+    crds.kubectl("create", "secret", "generic", "am-token", "-n", ns, "--from-literal=token=abc")
+    agent = f"system:serviceaccount:{ns}:agent"
+    connector = KubernetesConnector.from_kubeconfig(crds.kubeconfig)
+    try:
+        with pytest.raises(ConnectorForbidden, match=f"service account {ns}/agent may not get"):
+            await connector.read_secret_key(ns, "am-token", "token", impersonate=agent)
+        crds.kubectl(
+            "create", "role", "read-am-token", "-n", ns, "--verb=get", "--resource=secrets",
+            "--resource-name=am-token",
+        )  # fmt: skip
+        crds.kubectl(
+            "create", "rolebinding", "read-am-token", "-n", ns, "--role=read-am-token",
+            f"--serviceaccount={ns}:agent",
+        )  # fmt: skip
+        # The authorizer learns of the binding through a watch: poll for it.
+        for _ in range(120):
+            try:
+                token = await connector.read_secret_key(ns, "am-token", "token", impersonate=agent)
+                break
+            except ConnectorForbidden:
+                await asyncio.sleep(0.5)
+        assert token == "abc"
+        with pytest.raises(ConnectorNotFound, match="has no key 'other'"):
+            await connector.read_secret_key(ns, "am-token", "other", impersonate=agent)
+        with pytest.raises(ConnectorForbidden):  # the Role names one Secret, not all of them
+            await connector.read_secret_key(ns, "absent", "token", impersonate=agent)
+    finally:
+        await connector.aclose()

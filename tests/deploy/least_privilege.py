@@ -62,7 +62,7 @@ class Rule:
 
 def rbac_objects(helm: Helm) -> list[dict[str, Any]]:
     """The chart's ServiceAccount, ClusterRole, Role and bindings of the operator."""
-    # The Alertmanager receiver on: its Secret rule is under proof too.
+    # The Alertmanager receiver on: it must do with these rules (it reads tokens as the agent).
     objects = documents(
         helm.template("--set", "operator.webhookPort=8083", release=RELEASE, namespace=NAMESPACE)
     )

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import yaml
@@ -26,11 +26,17 @@ import yaml
 import mission_control as mission_control_package
 from tests.controlplane.launcher import Cluster
 from tests.support.processes import die_with_parent, free_port, stop_process, tail, wait_until
+from tests.support.scripted_model import call, say
+from tests.tools.kubernetes.helpers import pod
+
+if TYPE_CHECKING:  # a pytest plugin: imported by the identity plugin before assertion rewriting
+    from tests.fixtures.ollama import ScriptedModelFactory
 
 __all__ = [
     "OperatorProcess",
     "Scene",
     "Watch",
+    "hold_a_delete",
     "mission_control",
     "operator_env",
     "task",
@@ -315,3 +321,31 @@ def operator_env(base: Mapping[str, str], extra: Iterable[tuple[str, str]] = ())
     keep["PYTHONPATH"] = str(Path(mission_control_package.__file__).resolve().parents[1])
     # A port of its own for the metrics, so operators started side by side do not collide.
     return {**keep, "PYTHONUNBUFFERED": "1", "MC_METRICS_PORT": str(free_port()), **dict(extra)}
+
+
+def hold_a_delete(
+    scene: Scene, scripted_model: ScriptedModelFactory, *, name: str = "evict"
+) -> str:
+    """TaskRun ``{name}-1`` of Task ``name`` holding ``delete_k8s_pod`` of pod ``stale-0`` for
+    approval (the agent may edit the namespace; the scripted model calls it, then says
+    "Deleted stale-0."); returns the held call's tool call id."""
+    ns = scene.namespace
+    scene.kubectl(
+        "create", "rolebinding", "agent-edit", "--clusterrole=edit",
+        f"--serviceaccount={ns}:{AGENT_SERVICE_ACCOUNT}",
+    )  # fmt: skip
+    scene.apply(pod("stale-0"))
+    model = scripted_model(
+        turns=[call("delete_k8s_pod", namespace=ns, name="stale-0"), say("Deleted stale-0.")]
+    )
+    scene.apply(
+        task(name, model=model, prompt="Delete stale-0.", tools=["delete_k8s_pod"]),
+        taskrun(f"{name}-1", task_name=name),
+    )
+    scene.wait_for(
+        f"{name}-1",
+        jsonpath="{.status.conditions[0].reason}",
+        value="AwaitingApproval",
+        timeout=120,
+    )
+    return str(scene.get("taskrun", f"{name}-1")["status"]["pendingApproval"]["toolCallId"])

@@ -18,13 +18,19 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.e2e.harness import AGENT_SERVICE_ACCOUNT, OperatorProcess, Scene, task, taskrun
+from tests.e2e.harness import (
+    AGENT_SERVICE_ACCOUNT,
+    OperatorProcess,
+    Scene,
+    hold_a_delete,
+    task,
+    taskrun,
+)
 from tests.fakes.ntfy import FakeNtfy
 from tests.fakes.server import FakeServer, RecordedRequest, Reply
 from tests.fixtures.ollama import ScriptedModelFactory
 from tests.support.processes import wait_until
 from tests.support.scripted_model import call, say
-from tests.tools.kubernetes.helpers import pod
 
 pytestmark = [pytest.mark.controlplane, pytest.mark.postgres, pytest.mark.ollama]
 
@@ -116,30 +122,6 @@ def notify_policy(scene: Scene, *, urls: str, on: list[str]) -> None:
         "create", "rolebinding", "read-notify", "--role=read-notify",
         f"--serviceaccount={ns}:{AGENT_SERVICE_ACCOUNT}",
     )  # fmt: skip
-
-
-def hold_a_delete(scene: Scene, scripted_model: ScriptedModelFactory, *, name: str) -> str:
-    """A run holding ``delete_k8s_pod``; returns its tool call id."""
-    ns = scene.namespace
-    scene.kubectl(
-        "create", "rolebinding", "agent-edit", "--clusterrole=edit",
-        f"--serviceaccount={ns}:{AGENT_SERVICE_ACCOUNT}",
-    )  # fmt: skip
-    scene.apply(pod("stale-0"))
-    model = scripted_model(
-        turns=[call("delete_k8s_pod", namespace=ns, name="stale-0"), say("Deleted stale-0.")]
-    )
-    scene.apply(
-        task(name, model=model, prompt="Delete stale-0.", tools=["delete_k8s_pod"]),
-        taskrun(f"{name}-1", task_name=name),
-    )
-    scene.wait_for(
-        f"{name}-1",
-        jsonpath="{.status.conditions[0].reason}",
-        value="AwaitingApproval",
-        timeout=120,
-    )
-    return str(scene.get("taskrun", f"{name}-1")["status"]["pendingApproval"]["toolCallId"])
 
 
 def approve(scene: Scene, run: str, tool_call_id: str) -> None:

@@ -24,12 +24,19 @@ import psycopg
 import pytest
 
 from tests.controlplane.launcher import Cluster
-from tests.e2e.harness import AGENT_SERVICE_ACCOUNT, OperatorProcess, Scene, task, taskrun
+from tests.e2e.harness import (
+    AGENT_SERVICE_ACCOUNT,
+    OperatorProcess,
+    Scene,
+    hold_a_delete,
+    task,
+    taskrun,
+)
 from tests.fixtures.ollama import ScriptedModelFactory
 from tests.support.apiproxy import ApiServerProxy
 from tests.support.postgres import LocalPostgres
 from tests.support.scripted_model import call, say
-from tests.tools.kubernetes.helpers import deployment, pod
+from tests.tools.kubernetes.helpers import deployment
 
 pytestmark = [pytest.mark.controlplane, pytest.mark.postgres, pytest.mark.ollama]
 
@@ -152,25 +159,9 @@ def test_a_kill_inside_a_mutating_call_never_repeats_it(
 
 def _held_for_approval(scene: Scene, scripted_model: ScriptedModelFactory) -> dict[str, str]:
     """A run waiting for approval to delete pod ``stale-0``; the approval that releases it."""
-    ns = scene.namespace
-    scene.kubectl(
-        "create", "rolebinding", "agent-edit", "--clusterrole=edit",
-        f"--serviceaccount={ns}:{AGENT_SERVICE_ACCOUNT}",
-    )  # fmt: skip
-    scene.apply(pod("stale-0"))
-    model = scripted_model(
-        turns=[call("delete_k8s_pod", namespace=ns, name="stale-0"), say("Deleted stale-0.")]
-    )
-    scene.apply(
-        task("evict", model=model, prompt="Delete stale-0.", tools=["delete_k8s_pod"]),
-        taskrun("evict-1", task_name="evict"),
-    )
-    scene.wait_for(
-        "evict-1", jsonpath="{.status.conditions[0].reason}", value="AwaitingApproval", timeout=120
-    )
-    pending = scene.get("taskrun", "evict-1")["status"]["pendingApproval"]
+    tool_call_id = hold_a_delete(scene, scripted_model)
     me = scene.kubectl("auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
-    return {"toolCallId": pending["toolCallId"], "decision": "Approve", "by": me}
+    return {"toolCallId": tool_call_id, "decision": "Approve", "by": me}
 
 
 def _approve(scene: Scene, approval: dict[str, str]) -> None:

@@ -7,10 +7,8 @@ import json
 import psycopg
 import pytest
 
-from tests.e2e.harness import AGENT_SERVICE_ACCOUNT, OperatorProcess, Scene, task, taskrun
+from tests.e2e.harness import OperatorProcess, Scene, hold_a_delete
 from tests.fixtures.ollama import ScriptedModelFactory
-from tests.support.scripted_model import call, say
-from tests.tools.kubernetes.helpers import pod
 
 pytestmark = [pytest.mark.controlplane, pytest.mark.postgres, pytest.mark.ollama]
 
@@ -18,27 +16,13 @@ pytestmark = [pytest.mark.controlplane, pytest.mark.postgres, pytest.mark.ollama
 def test_a_held_run_survives_an_operator_restart(
     scene: Scene, operator_process: OperatorProcess, scripted_model: ScriptedModelFactory
 ) -> None:
-    ns = scene.namespace
-    scene.kubectl(
-        "create", "rolebinding", "agent-edit", "--clusterrole=edit",
-        f"--serviceaccount={ns}:{AGENT_SERVICE_ACCOUNT}",
-    )  # fmt: skip
-    scene.apply(pod("stale-0"))
-    model = scripted_model(
-        turns=[call("delete_k8s_pod", namespace=ns, name="stale-0"), say("Deleted stale-0.")]
-    )
-    scene.apply(
-        task("evict", model=model, prompt="Delete stale-0.", tools=["delete_k8s_pod"]),
-        taskrun("evict-1", task_name="evict"),
-    )
-    scene.wait_for("evict-1", jsonpath="{.status.conditions[0].reason}", value="AwaitingApproval")
-    pending = scene.get("taskrun", "evict-1")["status"]["pendingApproval"]
+    tool_call_id = hold_a_delete(scene, scripted_model)
 
     operator_process.stop()
     assert "finalizers" not in scene.get("taskrun", "evict-1")["metadata"]  # none is needed
     operator_process.start()
     me = scene.kubectl("auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
-    approval = {"toolCallId": pending["toolCallId"], "decision": "Approve", "by": me}
+    approval = {"toolCallId": tool_call_id, "decision": "Approve", "by": me}
     scene.kubectl(
         "patch", "taskrun", "evict-1", "--type=merge", "-p",
         json.dumps({"spec": {"approvals": [approval]}}),

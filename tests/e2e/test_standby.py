@@ -13,11 +13,9 @@ import psycopg
 import pytest
 
 from tests.controlplane.launcher import Cluster
-from tests.e2e.harness import AGENT_SERVICE_ACCOUNT, OperatorProcess, Scene, task, taskrun
+from tests.e2e.harness import OperatorProcess, Scene, hold_a_delete
 from tests.fixtures.ollama import ScriptedModelFactory
 from tests.support.processes import wait_until
-from tests.support.scripted_model import call, say
-from tests.tools.kubernetes.helpers import pod
 
 pytestmark = [pytest.mark.controlplane, pytest.mark.postgres, pytest.mark.ollama]
 
@@ -63,7 +61,6 @@ def test_the_standby_takes_over_a_run_when_the_active_replica_is_killed(
     standby: OperatorProcess,
     scripted_model: ScriptedModelFactory,
 ) -> None:
-    ns = scene.namespace
     scene.apply({"apiVersion": "kopf.dev/v1", "kind": "KopfPeering", "metadata": {"name": PEERING}})
     # Both replicas heartbeat into it before any run: the standby knows it is one.
     wait_until(
@@ -72,28 +69,13 @@ def test_the_standby_takes_over_a_run_when_the_active_replica_is_killed(
         interval=1.0,
         what="both replicas in the peering object",
     )
-    scene.kubectl(
-        "create", "rolebinding", "agent-edit", "--clusterrole=edit",
-        f"--serviceaccount={ns}:{AGENT_SERVICE_ACCOUNT}",
-    )  # fmt: skip
-    scene.apply(pod("stale-0"))
-    model = scripted_model(
-        turns=[call("delete_k8s_pod", namespace=ns, name="stale-0"), say("Deleted stale-0.")]
-    )
-    scene.apply(
-        task("evict", model=model, prompt="Delete stale-0.", tools=["delete_k8s_pod"]),
-        taskrun("evict-1", task_name="evict"),
-    )
-    scene.wait_for(
-        "evict-1", jsonpath="{.status.conditions[0].reason}", value="AwaitingApproval", timeout=120
-    )
-    pending = scene.get("taskrun", "evict-1")["status"]["pendingApproval"]
+    tool_call_id = hold_a_delete(scene, scripted_model)
     standby_named_before = "evict-1" in _names(standby)
 
     operator_process.kill()
     killed = time.monotonic()
     me = scene.kubectl("auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
-    approval = {"toolCallId": pending["toolCallId"], "decision": "Approve", "by": me}
+    approval = {"toolCallId": tool_call_id, "decision": "Approve", "by": me}
     scene.kubectl(
         "patch", "taskrun", "evict-1", "--type=merge", "-p",
         json.dumps({"spec": {"approvals": [approval]}}),

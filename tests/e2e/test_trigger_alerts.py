@@ -5,6 +5,8 @@ posted with the bearer token from the trigger's Secret start one run per matchin
 with its labels in the params; the same alert within the cooldown is de-duplicated (status and
 metrics count it), a new run follows after it; a wrong or missing token is 401, oversized and
 malformed bodies 413 and 400; a label value with shell or prompt text is refused and counted.
+The token Secret is read as the trigger's agent ServiceAccount: one it may not read leaves the
+trigger not Ready with the Role to grant, and the receiver answers as for a wrong token.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pytest
 from tests.e2e.harness import Scene
 from tests.e2e.triggers import (
     counts,
+    grant_secret,
     outcome,
     quick_task,
     ready,
@@ -96,6 +99,7 @@ def alert_trigger(scene: Scene, scripted_model: ScriptedModelFactory, **alert_sp
     diagnose["spec"]["params"] = [{"name": "namespace"}, {"name": "pod"}]
     diagnose["spec"]["prompt"] = "Why does pod $(params.pod) in $(params.namespace) crash?"
     scene.kubectl("create", "secret", "generic", "am-token", f"--from-literal=token={TOKEN}\n")
+    grant_secret(scene, "am-token")
     spec = {
         "matchers": [{"label": "alertname", "op": "=", "value": "KubePodCrashLooping"}],
         "tokenSecretRef": {"name": "am-token", "key": "token"},
@@ -229,6 +233,7 @@ def test_a_trigger_without_its_token_secret_is_not_ready(
     scene: Scene, scripted_model: ScriptedModelFactory
 ) -> None:
     quick_task(scene, scripted_model, "plain")
+    grant_secret(scene, "absent")  # readable, were it there: missing, not forbidden
     spec = {"tokenSecretRef": {"name": "absent", "key": "token"}}
     scene.apply(trigger("tokenless", task_name="plain", alert=spec))
     wait_until(lambda: ready(scene, "tokenless").get("reason") == "TokenMissing", timeout=60,
@@ -236,6 +241,49 @@ def test_a_trigger_without_its_token_secret_is_not_ready(
 
     assert "kubectl create secret generic absent" in ready(scene, "tokenless")["message"]
     assert post(scene, "tokenless", notification(alert("a1", namespace="m", pod="p")))[0] == 401
+
+
+def test_a_token_its_agent_may_not_read_leaves_the_trigger_not_ready_and_alerts_refused(
+    scene: Scene, scripted_model: ScriptedModelFactory
+) -> None:
+    ns = scene.namespace
+    quick_task(scene, scripted_model, "plain")
+    scene.kubectl("create", "serviceaccount", "alerts-reader")
+    scene.kubectl("create", "secret", "generic", "am-token", f"--from-literal=token={TOKEN}")
+    # The default agent may read it; the trigger's own account may not: that one counts.
+    grant_secret(scene, "am-token")
+    spec = {"tokenSecretRef": {"name": "am-token", "key": "token"}}
+    guarded = trigger(
+        "guarded",
+        task_name="plain",
+        alert=spec,
+        runTemplate={"serviceAccountName": "alerts-reader"},
+    )
+    scene.apply(guarded)
+    wait_until(lambda: ready(scene, "guarded").get("reason") == "TokenForbidden", timeout=60,
+               what="Ready=False TokenForbidden")  # fmt: skip
+
+    condition = ready(scene, "guarded")
+    assert condition["status"] == "False"
+    assert (
+        f"kubectl -n {ns} create role read-am-token --verb=get --resource=secrets "
+        f"--resource-name=am-token && kubectl -n {ns} create rolebinding read-am-token "
+        f"--role=read-am-token --serviceaccount={ns}:alerts-reader"
+    ) in condition["message"]
+    resolved = notification(alert("r1", state="resolved", namespace="m", pod="p"))
+    code, answer = post(scene, "guarded", resolved)
+    # The same answer as a wrong token: nothing tells the caller the Secret exists.
+    assert (code, answer) == (401, post(scene, "guarded", resolved, token="wrong")[1])
+    assert TOKEN not in json.dumps(answer)
+    assert TOKEN not in scene.operator.log.read_text()
+
+    # A Role like the message's is enough, and the trigger sees it without being touched.
+    grant_secret(scene, "am-token", account="alerts-reader", role="read-am-token-reader")
+    wait_until(lambda: ready(scene, "guarded").get("status") == "True", timeout=90,
+               what="the trigger Ready once its agent may read the token")  # fmt: skip
+    nothing = {"started": [], "deduplicated": 0, "skipped": 0, "ignored": 1, "refused": []}
+    assert post(scene, "guarded", resolved) == (200, nothing)
+    assert runs_of(scene, "guarded") == []
 
 
 def test_deleting_the_trigger_garbage_collects_its_runs(

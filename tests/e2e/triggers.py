@@ -8,6 +8,7 @@ from typing import Any
 
 from tests.e2e.harness import AGENT_SERVICE_ACCOUNT, Scene, task
 from tests.fixtures.ollama import ScriptedModelFactory
+from tests.support.processes import wait_until
 from tests.support.scripted_model import call, say
 
 TRIGGER_LABEL = "missioncontrol.dev/trigger"
@@ -77,3 +78,28 @@ def holding_task(scene: Scene, scripted_model: ScriptedModelFactory, name: str) 
     )  # fmt: skip
     model = scripted_model(turns=[call("delete_k8s_pod", namespace=ns, name="web-0"), say("Done.")])
     scene.apply(task(name, model=model, prompt="Delete the pod.", tools=["delete_k8s_pod"]))
+
+
+def grant_secret(
+    scene: Scene, secret: str, *, account: str = AGENT_SERVICE_ACCOUNT, role: str | None = None
+) -> None:
+    """Let ``account`` of the scene's namespace get Secret ``secret`` (TaskTriggers' tokens are
+    read as the agent, never by the operator): the Role and RoleBinding the README shows,
+    once the API server's authorizer knows of them."""
+    ns, role = scene.namespace, role or f"read-{secret}"
+    scene.kubectl(
+        "create", "role", role, "--verb=get", "--resource=secrets", f"--resource-name={secret}"
+    )
+    scene.kubectl(
+        "create", "rolebinding", role, f"--role={role}", f"--serviceaccount={ns}:{account}"
+    )
+    # The authorizer learns of the binding through a watch: wait until it answers yes.
+    user = f"--as=system:serviceaccount:{ns}:{account}"
+    wait_until(
+        lambda: (
+            scene.kubectl("auth", "can-i", "get", f"secret/{secret}", user, check=False).strip()
+            == "yes"
+        ),
+        timeout=60,
+        what=f"{account} may get Secret {secret}",
+    )

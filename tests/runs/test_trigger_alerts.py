@@ -253,6 +253,14 @@ def test_readiness_names_the_field_and_the_fix() -> None:
     no_token = trigger_readiness(alerting, namespace="m", task_found=True, token_found=False)
     assert (no_token.ready, no_token.reason) == (False, "TokenMissing")
     assert "kubectl create secret generic t -n m --from-literal=k=TOKEN" in no_token.message
+    forbidden = trigger_readiness(
+        alerting, namespace="m", task_found=True, token_found=False, token_forbidden_to="agent"
+    )
+    assert (forbidden.ready, forbidden.reason) == (False, "TokenForbidden")
+    assert (
+        "kubectl -n m create role read-t --verb=get --resource=secrets --resource-name=t && "
+        "kubectl -n m create rolebinding read-t --role=read-t --serviceaccount=m:agent"
+    ) in forbidden.message
     no_task = trigger_readiness(alerting, namespace="m", task_found=False, token_found=True)
     assert (no_task.reason, no_task.message[:13]) == ("TaskNotFound", "spec.taskRef:")
     scheduled = TaskTriggerSpec.model_validate(

@@ -21,7 +21,12 @@ from mission_control.handlers.footprint import configure_kopf
 from mission_control.handlers.services import OperatorServices
 from mission_control.handlers.sharding import LabelFilter
 from mission_control.handlers.taskruns import TaskRuns, is_active
-from mission_control.handlers.triggers import TriggerHandlers, is_scheduled
+from mission_control.handlers.triggers import (
+    TOKEN_RECHECK_SECONDS,
+    TriggerHandlers,
+    is_scheduled,
+    is_waiting_for_token,
+)
 from mission_control.resources.schemas.patterns import TRIGGER_LABEL
 
 __all__ = ["build_registry", "run_operator"]
@@ -82,6 +87,16 @@ def build_registry(
         when=is_scheduled,
         cancellation_timeout=10.0,
     )(triggers.schedule)
+    kopf.timer(
+        GROUP,
+        VERSION,
+        "tasktriggers",
+        registry=registry,
+        id="token-recheck",
+        interval=TOKEN_RECHECK_SECONDS,
+        initial_delay=TOKEN_RECHECK_SECONDS,
+        when=is_waiting_for_token,
+    )(triggers.recheck_token)
     kopf.on.event(
         GROUP,
         VERSION,

@@ -38,15 +38,13 @@ class OperatorServices:
     default_service_account: str = DEFAULT_SERVICE_ACCOUNT
     max_concurrent_runs: int = 20
     clock: Callable[[], dt.datetime] = field(default=utc_now)
+    #: Shared with the Alertmanager receiver (one lock per trigger).
+    triggers: TriggerService
     notifier: Notifier | None = None
-    #: Shared with the Alertmanager receiver (one lock per trigger); built here when not given.
-    triggers: TriggerService | None = None
 
     def trigger_service(self) -> TriggerService:
-        """The TaskTriggers' service: the one given, else a new one over ``objects``."""
-        if self.triggers is not None:
-            return self.triggers
-        return TriggerService(objects=self.objects, metrics=self.agent.metrics, clock=self.clock)
+        """The TaskTriggers' service, shared with the Alertmanager receiver."""
+        return self.triggers
 
     @property
     def store(self) -> Store:

@@ -4,6 +4,9 @@
 - A scheduled, valid trigger has a daemon that handles the schedule at each tick
   (:meth:`TriggerService.tick`) and sleeps until the next one, waking at least every
   :data:`WAKE_SECONDS` to see a changed spec (suspend, a new cron).
+- An alerting trigger not Ready for its token (``TokenMissing``, ``TokenForbidden``) is judged
+  again every :data:`TOKEN_RECHECK_SECONDS`: creating the Secret or granting the agent its
+  Role changes no trigger, so no event would clear the condition.
 - An event of a TaskRun labelled ``missioncontrol.dev/trigger`` updates its trigger's active
   runs and prunes the history (:meth:`TriggerService.reconcile`).
 
@@ -23,7 +26,7 @@ from mission_control.resources.schemas.patterns import TRIGGER_LABEL
 from mission_control.runs.schedule import InvalidSchedule
 from mission_control.triggers.service import TriggerService
 
-__all__ = ["TriggerHandlers", "is_scheduled"]
+__all__ = ["TriggerHandlers", "is_scheduled", "is_waiting_for_token"]
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +34,24 @@ log = logging.getLogger(__name__)
 WAKE_SECONDS = 5.0
 #: Pause after a failed tick (the API server unreachable) before trying again.
 RETRY_SECONDS = 5.0
+#: How often a trigger waiting for its token is judged again (two reads each time).
+TOKEN_RECHECK_SECONDS = 15.0
+_TOKEN_REASONS = frozenset({"TokenMissing", "TokenForbidden"})
 
 
 def is_scheduled(spec: Mapping[str, Any], **_: Any) -> bool:
     """kopf's filter of the schedule daemon."""
     return bool(spec.get("schedule"))
+
+
+def is_waiting_for_token(spec: Mapping[str, Any], status: Mapping[str, Any], **_: Any) -> bool:
+    """kopf's filter of the token re-check: an alerting trigger not Ready for its token."""
+    if not spec.get("alert"):
+        return False
+    for condition in (status or {}).get("conditions") or ():
+        if isinstance(condition, dict) and condition.get("type") == "Ready":
+            return condition.get("status") == "False" and condition.get("reason") in _TOKEN_REASONS
+    return False
 
 
 def _succeeded(body: Mapping[str, Any]) -> str:
@@ -64,6 +80,19 @@ class TriggerHandlers:
         if type is None:
             # At start: runs that ended while the operator was away, and the history.
             await self._service.reconcile(str(metadata["namespace"]), str(metadata["name"]))
+
+    async def recheck_token(self, *, body: Mapping[str, Any], **_: Any) -> None:
+        """Judge a trigger waiting for its token again (see the module doc)."""
+        metadata = body.get("metadata") or {}
+        try:
+            await self._service.judge(dict(body))
+        except MissionControlError as exc:
+            log.warning(
+                "tasktrigger %s/%s not judged again: %s",
+                metadata.get("namespace"),
+                metadata.get("name"),
+                exc,
+            )
 
     async def on_run_event(self, *, type: str | None, body: Mapping[str, Any], **_: Any) -> None:
         """A TaskRun of a trigger changed: its trigger's status and history."""

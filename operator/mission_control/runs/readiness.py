@@ -46,6 +46,7 @@ ReadyReason = Literal[
     "InvalidSchedule",
     "InvalidMatcher",
     "TokenMissing",
+    "TokenForbidden",
     "TaskNotFound",
 ]
 

@@ -161,11 +161,17 @@ def recent_alerts(
 
 
 def trigger_readiness(
-    spec: TaskTriggerSpec, *, namespace: str, task_found: bool, token_found: bool | None
+    spec: TaskTriggerSpec,
+    *,
+    namespace: str,
+    task_found: bool,
+    token_found: bool | None,
+    token_forbidden_to: str | None = None,
 ) -> Readiness:
     """Whether the trigger can start runs, or what to fix.
 
-    ``token_found`` is None for a schedule (no token to find).
+    ``token_found`` is None for a schedule (no token to find); ``token_forbidden_to`` names the
+    ServiceAccount (of ``namespace``) that was refused the token Secret.
     """
     if spec.schedule is not None:
         try:
@@ -184,8 +190,20 @@ def trigger_readiness(
                         message=f"spec.alert.matchers: {matcher.value!r} of label "
                         f"{matcher.label} is not a regular expression ({exc}); fix or use =",
                     )
+        ref = spec.alert.token_secret_ref
+        if token_forbidden_to is not None:
+            account, role = token_forbidden_to, f"read-{ref.name}"
+            return Readiness(
+                ready=False,
+                reason="TokenForbidden",
+                message=f"spec.alert.tokenSecretRef: Secret {namespace}/{ref.name} is read as "
+                f"ServiceAccount {namespace}:{account}, which may not get it; grant it "
+                f"(kubectl -n {namespace} create role {role} --verb=get --resource=secrets "
+                f"--resource-name={ref.name} && kubectl -n {namespace} create rolebinding "
+                f"{role} --role={role} --serviceaccount={namespace}:{account}), alerts are "
+                "refused until then",
+            )
         if not token_found:
-            ref = spec.alert.token_secret_ref
             return Readiness(
                 ready=False,
                 reason="TokenMissing",

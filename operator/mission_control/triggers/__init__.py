@@ -5,6 +5,8 @@
   the status. The kopf handlers (:mod:`mission_control.handlers.triggers`) call it for
   schedules and for the runs' events.
 - :mod:`.objects`: the raw objects' parts the service reads and writes (runs, status entries).
+- :mod:`.tokens`: alerting triggers' bearer tokens, read as the agent ServiceAccount of the
+  trigger's namespace (impersonation), never with the operator's own identity.
 - :mod:`.receiver`: the Alertmanager webhook receiver (an ``aiohttp`` server on
   ``MC_WEBHOOK_PORT``), started by the composition root when the port is set.
 

@@ -2,10 +2,11 @@
 
 Served by the operator process on ``MC_WEBHOOK_PORT`` (``aiohttp``, which kopf already brings).
 Each request names one TaskTrigger; it must carry ``Authorization: Bearer TOKEN`` with the token
-in the Secret the trigger names (compared in constant time). The body is bounded
-(:data:`MAX_BODY_BYTES`, else 413) and must be Alertmanager's webhook payload, version 4 (else
-400 with the reason). The answer says what each alert did (started, deduplicated, skipped,
-ignored, refused). The token and the alerts' values are never logged.
+in the Secret the trigger names (compared in constant time), read as the trigger's agent
+ServiceAccount: a Secret that account may not read is answered like a wrong token (401). The
+body is bounded (:data:`MAX_BODY_BYTES`, else 413) and must be Alertmanager's webhook payload,
+version 4 (else 400 with the reason). The answer says what each alert did (started,
+deduplicated, skipped, ignored, refused). The token and the alerts' values are never logged.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
+from mission_control.connectors.errors import ConnectorForbidden
 from mission_control.errors import MissionControlError
 from mission_control.resources.schemas.patterns import DNS_LABEL, DNS_SUBDOMAIN
 from mission_control.resources.tasktrigger import TaskTriggerSpec
@@ -68,13 +70,21 @@ async def _receive(request: web.Request) -> web.Response:
     if spec.alert is None:
         return _error(404, f"TaskTrigger {namespace}/{name} has no spec.alert")
     given = _bearer(request)
-    ref = spec.alert.token_secret_ref
     try:
-        expected = await service.objects.secret_value(namespace, ref.name, ref.key)
+        expected = await service.tokens.read(namespace, spec)
+    except ConnectorForbidden:
+        # Answered as a wrong token: the caller learns nothing of the Secret or its access
+        # (the trigger's Ready condition tells its owner which Role to grant).
+        log.warning(
+            "token of tasktrigger %s/%s may not be read as ServiceAccount %s",
+            namespace,
+            name,
+            service.tokens.reader(spec),
+        )
+        expected = b""
     except MissionControlError as exc:
         log.warning("token of tasktrigger %s/%s not read: %s", namespace, name, exc)
         return _error(503, "the trigger's token could not be read; try again")
-    expected = (expected or b"").strip()
     # compare_digest on both branches: no early answer tells a missing token from a wrong one.
     if not hmac.compare_digest(expected or b"\0", given or b"") or not expected:
         return _error(401, "missing or wrong bearer token (Authorization: Bearer TOKEN)")

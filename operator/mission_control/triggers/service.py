@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from mission_control.connectors.errors import ConnectorForbidden
 from mission_control.connectors.kubernetes.custom import MissionControlObjects
 from mission_control.errors import MissionControlError
 from mission_control.resources.common import Condition
@@ -48,6 +49,7 @@ from mission_control.triggers.objects import (
     trigger_ref,
     trigger_status,
 )
+from mission_control.triggers.tokens import TriggerTokens
 
 __all__ = ["Reception", "TriggerService"]
 
@@ -55,16 +57,22 @@ log = logging.getLogger(__name__)
 
 
 class TriggerService:
-    """A trigger's runs and status (see the module doc)."""
+    """A trigger's runs and status (see the module doc).
+
+    ``objects`` reads and patches triggers and runs as the operator; ``tokens`` reads alerting
+    triggers' tokens as their agent ServiceAccount (the operator reads no Secrets).
+    """
 
     def __init__(
         self,
         *,
         objects: MissionControlObjects,
+        tokens: TriggerTokens,
         metrics: OperatorMetrics | None,
         clock: Callable[[], datetime],
     ) -> None:
         self.objects = objects
+        self.tokens = tokens
         self._metrics = metrics
         self.clock = clock
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
@@ -106,12 +114,18 @@ class TriggerService:
             return None
         task = await self.objects.get("tasks", namespace=namespace, name=spec.task_ref.name)
         token_found: bool | None = None
+        forbidden_to: str | None = None
         if spec.alert is not None:
-            ref = spec.alert.token_secret_ref
-            token = await self.objects.secret_value(namespace, ref.name, ref.key)
-            token_found = bool(token and token.strip())
+            try:
+                token_found = bool(await self.tokens.read(namespace, spec))
+            except ConnectorForbidden:
+                token_found, forbidden_to = False, self.tokens.reader(spec)
         verdict = trigger_readiness(
-            spec, namespace=namespace, task_found=task is not None, token_found=token_found
+            spec,
+            namespace=namespace,
+            task_found=task is not None,
+            token_found=token_found,
+            token_forbidden_to=forbidden_to,
         )
         kind, summary = trigger_summary(spec)
         await self._set_ready(raw, verdict, shown={"kind": kind, "summary": summary})

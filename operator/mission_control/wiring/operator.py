@@ -31,6 +31,7 @@ from mission_control.telemetry import OperatorMetrics, RunTracing, serve_metrics
 from mission_control.tools import ToolContext, ToolRegistry, default_registry
 from mission_control.triggers.receiver import serve_webhook
 from mission_control.triggers.service import TriggerService
+from mission_control.triggers.tokens import TriggerTokens
 from mission_control.wiring import build_connectors, build_inventory
 from mission_control.wiring.background import AuditCheckpointer, InventoryRefresher, background
 from mission_control.wiring.notifications import build_notifier
@@ -136,7 +137,15 @@ async def operator_services(
                     store=store,
                     metrics=metrics,
                 )
-                triggers = TriggerService(objects=objects, metrics=metrics, clock=utc_now)
+                triggers = TriggerService(
+                    objects=objects,
+                    tokens=TriggerTokens(
+                        connectors.kubernetes,
+                        agent_account=settings.operator.agent_service_account,
+                    ),
+                    metrics=metrics,
+                    clock=utc_now,
+                )
                 async with (
                     background(refresher=refresher, checkpointer=checkpointer),
                     notifier.running(),

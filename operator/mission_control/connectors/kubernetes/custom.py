@@ -10,7 +10,6 @@ path (worker threads, timeouts, error translation in one place).
 
 from __future__ import annotations
 
-import base64
 import json
 import socket
 from collections.abc import Mapping
@@ -206,33 +205,6 @@ class MissionControlObjects:
             impersonate=None,
         )
         return self._object(data, op=op)
-
-    # -- secrets --------------------------------------------------------------------------
-
-    async def secret_value(self, namespace: str, name: str, key: str) -> bytes | None:
-        """The value of ``key`` in the Secret ``namespace/name``; None when either is absent.
-
-        Only for the bearer tokens TaskTriggers name: never logged, never returned to callers
-        beyond the comparison.
-        """
-        op = Operation(
-            verb="get", resource="secrets", kind="Secret", namespace=namespace, name=name
-        )
-        try:
-            data = await self._kubernetes._fetch(
-                lambda apis, o: apis.core.read_namespaced_secret(name, namespace, **o),
-                op=op,
-                impersonate=None,
-            )
-        except ConnectorNotFound:
-            return None
-        encoded = (self._object(data, op=op).get("data") or {}).get(key)
-        if not isinstance(encoded, str):
-            return None
-        try:
-            return base64.b64decode(encoded, validate=True)
-        except ValueError:
-            return None
 
     # -- namespace facts ------------------------------------------------------------------
 
