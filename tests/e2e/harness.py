@@ -308,6 +308,9 @@ def taskrun(name: str, *, task_name: str | None = None, **spec: Any) -> dict[str
 
 def operator_env(base: Mapping[str, str], extra: Iterable[tuple[str, str]] = ()) -> dict[str, str]:
     """The operator's environment: nothing inherited but what a process needs to run."""
-    keep = {name: base[name] for name in ("PATH", "HOME", "LANG", "TMPDIR") if name in base}
+    # PYTHONPATH too: run from a checkout other than the installed one, the operator must run
+    # that checkout's code, not the installed package's.
+    names = ("PATH", "HOME", "LANG", "TMPDIR", "PYTHONPATH")
+    keep = {name: base[name] for name in names if name in base}
     # A port of its own for the metrics, so operators started side by side do not collide.
     return {**keep, "PYTHONUNBUFFERED": "1", "MC_METRICS_PORT": str(free_port()), **dict(extra)}
