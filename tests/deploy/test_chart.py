@@ -275,9 +275,7 @@ def test_two_replicas_peer_in_each_listed_namespace(helm: Helm) -> None:
 
 
 def test_two_replicas_with_a_namespace_glob_fail_with_a_message(helm: Helm) -> None:
-    result = helm.run(
-        "template", "mc", str(CHART), "--set", "replicaCount=2", "--set", "watchNamespaces={team-*}",
-        check=False,
-    )  # fmt: skip
+    glob = ("--set", "replicaCount=2", "--set", "watchNamespaces={team-*}")
+    result = helm.run("template", "mc", str(CHART), *glob, check=False)
     assert result.returncode != 0
     assert '"team-*" is a glob; with replicaCount above 1' in result.stderr
