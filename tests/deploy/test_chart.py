@@ -196,11 +196,14 @@ def test_all_options_wire_every_setting(helm: Helm) -> None:
     assert agents == [("media", "view"), ("monitoring", "view")]
     assert named(objects, "StatefulSet", "mission-control-postgresql")
     assert named(objects, "ServiceMonitor", "mission-control")
+    assert named(objects, "PrometheusRule", "mission-control")
+    assert named(objects, "ConfigMap", "mission-control-dashboard")
 
 
 def test_default_install_has_no_optional_parts(helm: Helm) -> None:
     kinds = {o["kind"] for o in documents(helm.template())}
-    assert kinds.isdisjoint({"StatefulSet", "ServiceMonitor", "ClusterToolPolicy", "ConfigMap"})
+    optional = {"StatefulSet", "ServiceMonitor", "ClusterToolPolicy", "ConfigMap", "PrometheusRule"}
+    assert kinds.isdisjoint(optional)
     assert {"NetworkPolicy", "PodDisruptionBudget", "Service", "Deployment"} <= kinds
 
 
