@@ -1,4 +1,5 @@
-"""The gauges the alert rules read: a namespace's per-day budget use and the oldest held call.
+"""What the alert rules read: a namespace's per-day budget use, the oldest held call, and a
+series per reason from the start.
 
 Read from the operator's own registry, as Prometheus would scrape it; the same gauges from a real
 run scraped by a real Prometheus are in tests/monitoring/test_queries.py.
@@ -41,3 +42,13 @@ def test_the_oldest_held_call_is_measured_while_held_and_zero_after() -> None:
         assert later >= waited
     assert metrics.registry.get_sample_value(OLDEST) == 0
     assert metrics.registry.get_sample_value("mission_control_runs_awaiting_approval") == 0
+
+
+def test_every_reason_has_a_series_from_the_start_so_the_first_run_counts() -> None:
+    sample = OperatorMetrics().registry.get_sample_value
+    for reason in ("Succeeded", "Failed", "LimitExceeded", "ProviderError", "Interrupted"):
+        assert sample("mission_control_runs_finished_total", {"reason": reason}) == 0
+        assert sample("mission_control_run_duration_seconds_count", {"reason": reason}) == 0
+    # Per namespace, the series are born with the namespace's first run.
+    labelled = OperatorMetrics(namespace_label=True).registry.get_sample_value
+    assert labelled("mission_control_runs_finished_total", {"reason": "Failed"}) is None

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 
 from mission_control.errors import ConfigError
 from mission_control.llm.client import Attempt
+from mission_control.runs.status import DONE_REASONS
 
 __all__ = ["OperatorMetrics", "serve_metrics"]
 
@@ -156,6 +157,12 @@ class OperatorMetrics:
             ["outcome"],
             registry=reg,
         )
+        # A series at 0 for every reason from the start: increase() and rate() count the
+        # first run that ends with a reason (a series born at 1 shows no increase).
+        for reason in sorted(DONE_REASONS):
+            self.run_duration.labels(reason=reason)
+            if not namespace_label:
+                self.runs_finished.labels(reason=reason)
         self._inventory_success: dict[str, float] = {}
         self._held_since: dict[object, float] = {}
         self.approval_wait.set_function(self._oldest_wait)
