@@ -84,6 +84,8 @@ crds: $(STAMP) ## regenerate crds/*.yaml from operator/mission_control/resources
 		if grep -q '^kind: CustomResourceDefinition$$' "$$f"; then cp "$$f" helm/mission-control/crds/; \
 		else cp "$$f" helm/mission-control/admission/; fi; \
 	done
+	@# kopf's peering CRDs (replicaCount > 1), not generated
+	cp crds/peering/*.yaml helm/mission-control/crds/
 
 dev: install controlplane $(if $(filter 1,$(MC_DEV_OLLAMA)),ollama) ## run the local environment (see the top of this file)
 	$(BIN)/python -m tests.devenv

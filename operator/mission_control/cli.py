@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -71,9 +72,10 @@ def cli() -> None:
 @click.option(
     "--priority",
     type=int,
-    default=0,
-    show_default=True,
-    help="With --peering: the replica with the highest priority is the active one.",
+    default=None,
+    help="With --peering: the replica with the highest priority is the active one. "
+    "Default: by start time, the replica started first stays active (replicas of one "
+    "Deployment share their arguments, and equal priorities would pause them all).",
 )
 @_KEY_OPTIONAL
 def operator(
@@ -82,7 +84,7 @@ def operator(
     liveness: str,
     selector: str | None,
     peering: str | None,
-    priority: int,
+    priority: int | None,
     audit_key_optional: bool,
 ) -> None:
     """Run the operator (kopf, standalone): drives TaskRuns, keeps Tasks and ToolPolicies Ready.
@@ -110,7 +112,7 @@ def operator(
                 liveness_endpoint=None if liveness == "none" else liveness,
                 selector=labels,
                 peering=peering,
-                priority=priority,
+                priority=_startup_priority() if priority is None else priority,
             )
 
     _run_service("operator", serve())
@@ -274,6 +276,15 @@ def audit_checkpoint(audit_key_optional: bool) -> None:
 
 class _AuditDamaged(Exception):
     """The chain failed a check: the message says how; the command exits 1."""
+
+
+def _startup_priority() -> int:
+    """A peering priority that ranks replicas by start time, the earliest highest.
+
+    A replica restarted next to an active one stands by instead of taking its runs over, and
+    two replicas collide only if they start in the same microsecond.
+    """
+    return -(time.time_ns() // 1_000)
 
 
 def _fail(message: str) -> NoReturn:

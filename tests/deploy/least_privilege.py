@@ -28,9 +28,14 @@ ACCOUNT = RELEASE  # the release name holds the chart name: objects are named af
 #: The scenarios: read-only diagnosis, held destructive call approved and rejected, restarts
 #: and dry runs (all impersonated), denials, invalid work, Ready conditions, the queue, and
 #: the inventory through get_inventory (the operator's own credentials), the audit checkpoint,
-#: TaskTriggers (schedules and the Alertmanager receiver).
+#: TaskTriggers (schedules and the Alertmanager receiver), TTL deletion, two replicas under one
+#: peering object. The ones a single rule serves come early: a sweep run stops at the first failure.
 SCENARIOS = (
     "tests/e2e/test_diagnosis.py",
+    "tests/e2e/test_ttl.py",
+    "tests/deploy/scenarios/test_peering.py",
+    "tests/deploy/scenarios/test_inventory.py",
+    "tests/deploy/scenarios/test_audit_checkpoint.py",
     "tests/e2e/test_mutations.py",
     "tests/e2e/test_policy_and_bad_output.py",
     "tests/e2e/test_invalid_work.py",
@@ -38,9 +43,15 @@ SCENARIOS = (
     "tests/e2e/test_queue.py",
     "tests/e2e/test_trigger_schedules.py",
     "tests/e2e/test_trigger_alerts.py",
-    "tests/deploy/scenarios/test_inventory.py",
-    "tests/deploy/scenarios/test_audit_checkpoint.py",
 )
+#: The chart as rendered for the proof: two replicas (the peering rules) serving listed
+#: namespaces, as the scenarios' operators do (``-n 'e2e-XXXX-*'``: KopfPeering objects).
+#: With every namespace served the peering rules name ClusterKopfPeerings instead.
+VALUES = (
+    "--set", "replicaCount=2", "--set", "watchNamespaces={e2e}",
+    # The Alertmanager receiver on: it must do with these rules (it reads tokens as the agent).
+    "--set", "operator.webhookPort=8083",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -62,10 +73,7 @@ class Rule:
 
 def rbac_objects(helm: Helm) -> list[dict[str, Any]]:
     """The chart's ServiceAccount, ClusterRole, Role and bindings of the operator."""
-    # The Alertmanager receiver on: it must do with these rules (it reads tokens as the agent).
-    objects = documents(
-        helm.template("--set", "operator.webhookPort=8083", release=RELEASE, namespace=NAMESPACE)
-    )
+    objects = documents(helm.template(*VALUES, release=RELEASE, namespace=NAMESPACE))
     wanted = {"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
     return [
         o

@@ -206,11 +206,14 @@ def test_all_options_wire_every_setting(helm: Helm) -> None:
     assert agents == [("media", "view"), ("monitoring", "view")]
     assert named(objects, "StatefulSet", "mission-control-postgresql")
     assert named(objects, "ServiceMonitor", "mission-control")
+    assert named(objects, "PrometheusRule", "mission-control")
+    assert named(objects, "ConfigMap", "mission-control-dashboard")
 
 
 def test_default_install_has_no_optional_parts(helm: Helm) -> None:
     kinds = {o["kind"] for o in documents(helm.template())}
-    assert kinds.isdisjoint({"StatefulSet", "ServiceMonitor", "ClusterToolPolicy", "ConfigMap"})
+    optional = {"StatefulSet", "ServiceMonitor", "ClusterToolPolicy", "ConfigMap", "PrometheusRule"}
+    assert kinds.isdisjoint(optional)
     assert {"NetworkPolicy", "PodDisruptionBudget", "Service", "Deployment"} <= kinds
 
 
@@ -219,3 +222,73 @@ def test_the_stamping_policy_is_left_out_where_the_api_server_lacks_it(helm: Hel
     kinds = {o["kind"] for o in documents(result.stdout)}
     assert "ValidatingAdmissionPolicy" in kinds
     assert "MutatingAdmissionPolicy" not in kinds
+
+
+def _operator_args(objects: list[dict[str, Any]]) -> list[str]:
+    [deployment] = by_kind(objects, "Deployment")
+    [operator] = [c for c in deployment["spec"]["template"]["spec"]["containers"]
+                  if c["name"] == "operator"]  # fmt: skip
+    return list(operator["args"])
+
+
+def _kopf_rules(objects: list[dict[str, Any]]) -> list[tuple[list[str], list[str]]]:
+    role = named(objects, "ClusterRole", "mission-control-operator")
+    return [(r["resources"], r["verbs"]) for r in role["rules"] if r["apiGroups"] == ["kopf.dev"]]
+
+
+def test_one_replica_runs_standalone(helm: Helm) -> None:
+    objects = documents(helm.template())
+    assert not any(a.startswith("--peering") for a in _operator_args(objects))
+    assert _kopf_rules(objects) == []
+    assert not by_kind(objects, "ClusterKopfPeering")
+    assert by_kind(objects, "PodDisruptionBudget")[0]["spec"]["maxUnavailable"] == 1
+
+
+def test_two_replicas_peer_cluster_wide(helm: Helm) -> None:
+    objects = documents(helm.template("--set", "replicaCount=2"))
+    [deployment] = by_kind(objects, "Deployment")
+    assert deployment["spec"]["replicas"] == 2
+    args = _operator_args(objects)
+    assert "--all-namespaces" in args
+    # No --priority: the replicas share their arguments; the one started first is active.
+    assert "--peering=mission-control" in args
+    assert not any(a.startswith("--priority") for a in args)
+    [peering] = by_kind(objects, "ClusterKopfPeering")
+    assert peering["metadata"]["name"] == "mission-control"
+    assert _kopf_rules(objects) == [
+        (["clusterkopfpeerings"], ["list", "watch"]),
+        (["clusterkopfpeerings"], ["patch"]),
+    ]
+    # A drain leaves one replica to drive the runs; the two prefer different nodes.
+    [pdb] = by_kind(objects, "PodDisruptionBudget")
+    assert pdb["spec"] == {
+        "minAvailable": 1,
+        "selector": deployment["spec"]["selector"],
+    }
+    anti = deployment["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
+    [term] = anti["preferredDuringSchedulingIgnoredDuringExecution"]
+    assert term["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
+
+
+def test_two_replicas_peer_in_each_listed_namespace(helm: Helm) -> None:
+    objects = documents(helm.template("--set", "replicaCount=2", "--set", "watchNamespaces={a,b}"))
+    assert {"--namespace=a", "--namespace=b", "--peering=mission-control"} <= set(
+        _operator_args(objects)
+    )
+    peerings = by_kind(objects, "KopfPeering")
+    assert sorted((p["metadata"]["namespace"], p["metadata"]["name"]) for p in peerings) == [
+        ("a", "mission-control"),
+        ("b", "mission-control"),
+    ]
+    assert not by_kind(objects, "ClusterKopfPeering")
+    assert _kopf_rules(objects) == [
+        (["kopfpeerings"], ["list", "watch"]),
+        (["kopfpeerings"], ["patch"]),
+    ]
+
+
+def test_two_replicas_with_a_namespace_glob_fail_with_a_message(helm: Helm) -> None:
+    glob = ("--set", "replicaCount=2", "--set", "watchNamespaces={team-*}")
+    result = helm.run("template", "mc", str(CHART), *glob, check=False)
+    assert result.returncode != 0
+    assert '"team-*" is a glob; with replicaCount above 1' in result.stderr

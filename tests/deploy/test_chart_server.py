@@ -1,8 +1,9 @@
 """Every object the chart renders, default and all-options, passes the real API server's
 validation and admission (``kubectl apply --dry-run=server``).
 
-Not checked by the API server here: the ServiceMonitor (the Prometheus Operator's CRD is not
-installed on the local control plane; test_chart.py checks what it says).
+Not checked by the API server here: the ServiceMonitor and the PrometheusRule (the Prometheus
+Operator's CRDs are not installed on the local control plane; test_chart.py and
+tests/monitoring/test_rules.py check what they say).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 import yaml
 
 from tests.controlplane.launcher import Cluster
-from tests.deploy.chart import ALL_OPTIONS, Helm, documents
+from tests.deploy.chart import ALL_OPTIONS, ROOT, Helm, documents
 
 pytestmark = pytest.mark.controlplane
 
@@ -31,12 +32,36 @@ def agent_namespaces(controlplane: Cluster) -> Iterator[list[str]]:
             controlplane.kubectl("delete", "namespace", name, "--wait=false", check=False)
 
 
-@pytest.mark.parametrize("options", [False, True], ids=["default", "all-options"])
+@pytest.fixture(scope="module")
+def peering_crds(crds: Cluster) -> Cluster:
+    """kopf's peering CRDs, which the chart installs for replicaCount above 1."""
+    crds.kubectl("apply", "--server-side", "-f", str(ROOT / "crds" / "peering"))
+    crds.kubectl(
+        "wait", "--for=condition=Established", "--timeout=60s",
+        "crd/kopfpeerings.kopf.dev", "crd/clusterkopfpeerings.kopf.dev",
+    )  # fmt: skip
+    return crds
+
+
+@pytest.mark.parametrize(
+    "options",
+    ["default", "all-options", "ha-cluster-wide", "ha-namespaces"],
+)
 def test_every_rendered_object_passes_server_side_dry_run(
-    crds: Cluster, helm: Helm, k8s_namespace: str, agent_namespaces: list[str], options: bool
+    peering_crds: Cluster, helm: Helm, k8s_namespace: str, agent_namespaces: list[str], options: str
 ) -> None:
+    crds = peering_crds
     values: list[str] = []
-    if options:
+    if options == "ha-cluster-wide":
+        values = ["--set", "replicaCount=2"]
+    if options == "ha-namespaces":
+        values = [
+            "--set",
+            "replicaCount=2",
+            "--set",
+            f"watchNamespaces={{{','.join(agent_namespaces)}}}",
+        ]
+    if options == "all-options":
         first, second = agent_namespaces
         values = [
             "-f",
@@ -48,7 +73,7 @@ def test_every_rendered_object_passes_server_side_dry_run(
         ]
     release = f"mc-{uuid.uuid4().hex[:6]}"
     objects = documents(helm.template(*values, release=release, namespace=k8s_namespace))
-    checked = [o for o in objects if o["kind"] != "ServiceMonitor"]
+    checked = [o for o in objects if o["kind"] not in ("ServiceMonitor", "PrometheusRule")]
     result = crds.kubectl(
         "apply",
         "--dry-run=server",
@@ -64,5 +89,7 @@ def test_every_rendered_object_passes_server_side_dry_run(
     assert len(accepted) == len(checked), result.stdout
     kinds = {o["kind"] for o in checked}
     assert {"Deployment", "ClusterRole", "Role", "ValidatingAdmissionPolicy"} <= kinds
-    if options:
+    if options.startswith("ha"):
+        assert kinds & {"ClusterKopfPeering", "KopfPeering"}
+    if options == "all-options":
         assert {"StatefulSet", "ClusterToolPolicy", "ConfigMap", "RoleBinding"} <= kinds

@@ -34,7 +34,17 @@ def test_the_chart_has_no_crd_that_the_repository_lacks() -> None:
     charted = {
         p.relative_to(CHART) for d in ("crds", "admission") for p in (CHART / d).glob("*.yaml")
     }
-    assert charted == {_charted(p).relative_to(CHART) for p in (ROOT / "crds").glob("*.yaml")}
+    ours = {_charted(p).relative_to(CHART) for p in (ROOT / "crds").glob("*.yaml")}
+    # kopf's peering CRDs (for replicaCount > 1) are copied as they are.
+    peering = {Path("crds") / p.name for p in (ROOT / "crds" / "peering").glob("*.yaml")}
+    assert charted == ours | peering
+
+
+def test_helm_chart_carries_kopfs_peering_crds() -> None:
+    for path in (ROOT / "crds" / "peering").glob("*.yaml"):
+        assert (CHART / "crds" / path.name).read_text() == path.read_text(), (
+            f"copy crds/peering/{path.name} into the chart (make crds)"
+        )
 
 
 def test_the_wheel_carries_the_migrations_and_the_console_script(tmp_path: Path) -> None:

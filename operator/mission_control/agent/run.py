@@ -321,6 +321,11 @@ async def _check_budgets(ctx: RunContext, limits: EffectiveLimits) -> None:
             lambda: ctx.services.store.usage.day_total(namespace=ctx.request.namespace, day=today)
         )
         day_tokens, day_cost = day.total_tokens, day.cost_usd
+        ctx.services.metrics.daily_budgets(
+            namespace=ctx.request.namespace,
+            tokens=(day_tokens, limits.max_tokens_per_day),
+            cost=(day_cost, limits.max_cost_usd_per_day),
+        )
     spent = Spent(
         steps=counters.steps,
         tokens=counters.tokens,

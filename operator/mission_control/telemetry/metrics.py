@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 
 from mission_control.errors import ConfigError
 from mission_control.llm.client import Attempt
+from mission_control.runs.status import DONE_REASONS
 
 __all__ = ["OperatorMetrics", "serve_metrics"]
 
@@ -63,6 +64,19 @@ class OperatorMetrics:
         self.runs_awaiting_approval = Gauge(
             "mission_control_runs_awaiting_approval",
             "Runs holding a tool call for people's approval (pending approvals).",
+            registry=reg,
+        )
+        self.approval_wait = Gauge(
+            "mission_control_approval_wait_oldest_seconds",
+            "How long the longest-waiting held tool call has waited for people, since this "
+            "operator began waiting for it (0: none held).",
+            registry=reg,
+        )
+        self.daily_budget_used = Gauge(
+            "mission_control_daily_budget_used_ratio",
+            "Share of a namespace's per-day budget (a ToolPolicy's maxTokensPerDay, "
+            "maxCostUSDPerDay) used today, as checked before a run's last LLM request.",
+            ["namespace", "limit"],
             registry=reg,
         )
         self.llm_requests = Counter(
@@ -163,7 +177,15 @@ class OperatorMetrics:
             ["source", "outcome"],
             registry=reg,
         )
+        # A series at 0 for every reason from the start: increase() and rate() count the
+        # first run that ends with a reason (a series born at 1 shows no increase).
+        for reason in sorted(DONE_REASONS):
+            self.run_duration.labels(reason=reason)
+            if not namespace_label:
+                self.runs_finished.labels(reason=reason)
         self._inventory_success: dict[str, float] = {}
+        self._held_since: dict[object, float] = {}
+        self.approval_wait.set_function(self._oldest_wait)
         self._checkpoint_at: float | None = None
         self.audit_checkpoint_age.set_function(self._checkpoint_age)
 
@@ -201,11 +223,32 @@ class OperatorMetrics:
 
     @contextmanager
     def awaiting_approval(self) -> Iterator[None]:
+        token = object()
+        self._held_since[token] = time.monotonic()
         self.runs_awaiting_approval.inc()
         try:
             yield
         finally:
             self.runs_awaiting_approval.dec()
+            del self._held_since[token]
+
+    def _oldest_wait(self) -> float:
+        # A copy: the scrape runs in the metrics server's thread.
+        started = list(self._held_since.values())
+        return time.monotonic() - min(started) if started else 0.0
+
+    def daily_budgets(
+        self,
+        *,
+        namespace: str,
+        tokens: tuple[int, int | None],
+        cost: tuple[Decimal, Decimal | None],
+    ) -> None:
+        """A run's check of its namespace's per-day budgets: (used today, limit or None)."""
+        for limit, (used, of) in (("maxTokensPerDay", tokens), ("maxCostUSDPerDay", cost)):
+            if of:  # None: no such budget; 0 cannot be configured
+                ratio = float(Decimal(used) / Decimal(of))
+                self.daily_budget_used.labels(namespace=namespace, limit=limit).set(ratio)
 
     # -- LLM ----------------------------------------------------------------------------------
 
