@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -102,3 +106,21 @@ async def test_ollama_streams_unless_the_stall_limit_is_zero(
         await providers.aclose()
 
     assert fake_ollama.chats[0]["stream"] is streamed
+
+
+def test_the_sdks_of_unconfigured_providers_are_never_imported() -> None:
+    # A fresh interpreter: this test process has imported every SDK already. Together they
+    # would hold some 55 MiB of an operator that uses only Ollama.
+    script = (
+        "import sys\n"
+        "from mission_control.llm import build_providers\n"
+        "from mission_control.settings import load_settings\n"
+        "build_providers(load_settings({'OLLAMA_BASE_URL': 'http://127.0.0.1:9'}))\n"
+        "print(sorted(m for m in ('anthropic', 'google.genai', 'ollama') if m in sys.modules))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "operator"), str(root)])}
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split("\n")[-2] == "['ollama']"

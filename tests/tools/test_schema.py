@@ -54,3 +54,15 @@ def test_no_tool_offers_a_title_and_each_still_accepts_an_explicit_null() -> Non
         assert "'title'" not in str(tool.json_schema()), tool.name
     restart = default_registry().get("restart_proxmox_lxc")
     assert restart.parse_arguments({"vmid": 101, "node": None}).node is None
+
+
+def test_a_tools_schema_is_built_once_and_each_caller_gets_its_own_copy() -> None:
+    tool = default_registry().get("list_k8s_pods")
+    first = tool.json_schema()
+    assert tool.__dict__.get("_schema") == first  # kept on the tool, not rebuilt per request
+    first["properties"].clear()
+    first["injected"] = True
+    again = tool.json_schema()
+    assert "injected" not in again
+    assert again["properties"]
+    assert again == compact_schema(tool.arguments.model_json_schema())

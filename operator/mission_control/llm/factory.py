@@ -18,8 +18,6 @@ from mission_control.llm.client import Attempt, LLMClient
 from mission_control.llm.errors import ProviderNotConfigured
 from mission_control.llm.models import load_model_table
 from mission_control.llm.provider import ChatProvider, ProviderHealth
-from mission_control.llm.providers.anthropic import AnthropicProvider
-from mission_control.llm.providers.gemini import GeminiProvider
 from mission_control.llm.providers.ollama import OllamaProvider
 from mission_control.llm.ratelimit import RateLimiter
 from mission_control.llm.retry import RetryPolicy
@@ -55,10 +53,14 @@ def build_adapter(settings: Settings, provider: Provider) -> ChatProvider | None
             num_ctx=ollama.num_ctx,
             stall_seconds=ollama.stall_seconds or None,
         )
+    # The Gemini and Anthropic SDKs are imported only for a configured provider: together
+    # they hold some 60 MiB of the process's memory once imported (Ollama's client is small).
     if provider == "gemini":
         gemini = settings.gemini
         if gemini.api_key is None:
             return None
+        from mission_control.llm.providers.gemini import GeminiProvider
+
         return GeminiProvider(
             api_key=gemini.api_key.get_secret_value(),
             model=gemini.model,
@@ -68,6 +70,8 @@ def build_adapter(settings: Settings, provider: Provider) -> ChatProvider | None
     claude = settings.anthropic
     if claude.api_key is None:
         return None
+    from mission_control.llm.providers.anthropic import AnthropicProvider
+
     return AnthropicProvider(
         api_key=claude.api_key.get_secret_value(),
         model=claude.model,

@@ -8,7 +8,9 @@ runs. This module is pure: no I/O happens here.
 
 from __future__ import annotations
 
+import copy
 import enum
+import functools
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -184,7 +186,15 @@ class Tool(Generic[ArgsT]):
 
     def json_schema(self) -> dict[str, Any]:
         """The JSON schema of the arguments, as offered to every model (compact: see
-        :mod:`~mission_control.tools.schema`)."""
+        :mod:`~mission_control.tools.schema`). A copy the caller may change."""
+        # Every model request offers the run's tools: building the schema each time cost
+        # about 0.5 ms a tool, a copy of the one built once costs a few percent of that.
+        return copy.deepcopy(self._schema)
+
+    @functools.cached_property
+    def _schema(self) -> dict[str, Any]:
+        # cached_property writes the instance's __dict__ directly, which a frozen dataclass
+        # allows; the arguments model never changes, so neither does its schema.
         return compact_schema(self.arguments.model_json_schema())
 
     def parse_arguments(self, raw: Mapping[str, Any] | str | None) -> ArgsT:
