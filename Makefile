@@ -18,9 +18,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
-# Test modules run on this many processes (pytest-xdist; a module stays on one). Two halve the
-# time, but on a 2-core machine the end-to-end modules' waits then sometimes run out: one by default.
-PYTEST_WORKERS ?= 1
+# Test modules run on this many processes (pytest-xdist; a module stays on one): most tests wait
+# on servers rather than compute, so two workers halve the time on two cores.
+PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help install system-deps lock dev test lint fmt typecheck imports pytest controlplane ollama helm builds crds bench clean e2e-kind least-privilege chaos
