@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import psycopg
 import pytest
 
 from tests.e2e.harness import Scene, task, taskrun
+from tests.support.processes import wait_until
 
 pytestmark = [pytest.mark.controlplane, pytest.mark.postgres, pytest.mark.ollama]
 
@@ -147,12 +149,16 @@ def test_every_log_line_of_a_run_names_it(scene: Scene) -> None:
     scene.apply(taskrun("logged", task_name="absent"))
     scene.wait("logged", condition="Succeeded=false")
 
-    lines = [
-        line
-        for line in scene.operator.lines()
-        if "logged" in line.get("message", "") or line.get("name") == "logged"
-    ]
+    def about_the_run() -> list[dict[str, Any]]:
+        return [
+            line
+            for line in scene.operator.lines()
+            if "logged" in line.get("message", "") or line.get("name") == "logged"
+        ]
 
+    # The status patch lands before the operator writes its "run ended" line: wait for the line.
+    wait_until(lambda: bool(about_the_run()), timeout=30, what="the operator's lines about the run")
+    lines = about_the_run()
     assert lines, "the operator logged nothing about the run"
     assert all(
         (line.get("namespace"), line.get("name")) == (scene.namespace, "logged") for line in lines
