@@ -25,7 +25,7 @@ class _Line:
         name = key[1]
         self.told[name] = []
 
-        async def show(position: int) -> None:
+        def show(position: int) -> None:
             self.told[name].append(position)
 
         async def wait() -> None:
@@ -108,7 +108,7 @@ async def test_a_waiting_run_shows_its_first_place_at_once_then_the_latest_after
 
     position = QueuedPosition(show, first_pause=0.2)
     for moved in (9, 8, 7, 6):
-        await position.moved(moved)
+        position.moved(moved)
         await _settle()
     first = list(shown)
     await asyncio.wait_for(second.wait(), timeout=30)
@@ -130,12 +130,12 @@ async def test_closing_waits_for_the_write_in_flight_and_drops_the_rest() -> Non
         shown.append(position)
 
     position = QueuedPosition(show)
-    await position.moved(3)
+    position.moved(3)
     await writing.wait()
     closing = asyncio.create_task(position.close())
     await _settle()
     still_closing = not closing.done()
-    await position.moved(2)
+    position.moved(2)
     release.set()
     await closing
 

@@ -3,7 +3,8 @@
 A run asks for a slot with :meth:`RunQueue.wait_turn`; if a slot is free and nobody waits,
 it gets it at once. Otherwise it waits in a list ordered by its key (the TaskRun's
 ``creationTimestamp``, then its name: the API server stamps whole seconds), and is told its
-position whenever that changes, so its status can say it. A waiter that is cancelled (the run
+position whenever that changes, so its status can say it (:class:`QueuedPosition` shows the
+moves, coalesced). A waiter that is cancelled (the run
 was cancelled, deleted, or the operator stops) leaves the list at once and the runs behind it
 move up. The queue lives in the operator's memory: after a restart the runs queue again in
 the same order, as kopf starts their daemons.
@@ -37,11 +38,24 @@ QueueKey = tuple[datetime, str, str]
 @dataclass(order=True)
 class _Waiter:
     key: QueueKey
-    moved: asyncio.Event = field(compare=False, default_factory=asyncio.Event)
+    on_position: Callable[[int], None] = field(compare=False)
+    told: int = field(compare=False, default=0)
+    admitted: asyncio.Event = field(compare=False, default_factory=asyncio.Event)
+
+    def tell(self, position: int) -> None:
+        if position != self.told:
+            self.told = position
+            self.on_position(position)
 
 
 class RunQueue:
-    """Slots for active runs and the ordered list of runs waiting for one."""
+    """Slots for active runs and the ordered list of runs waiting for one.
+
+    A waiter is woken only when it is admitted: its place in line is told through its
+    synchronous ``on_position`` by whoever moved the line (one pass over the line per
+    change), not by waking every waiting task to look again, which cost a task switch per
+    waiting run per admission.
+    """
 
     def __init__(self, limit: int) -> None:
         if limit < 1:
@@ -58,35 +72,26 @@ class RunQueue:
         """The uids of waiting runs, first in line first."""
         return [w.key[2] for w in self._waiting]
 
-    async def wait_turn(
-        self, key: QueueKey, *, on_position: Callable[[int], Awaitable[None]]
-    ) -> None:
+    async def wait_turn(self, key: QueueKey, *, on_position: Callable[[int], None]) -> None:
         """Return once the run holds a slot (release it with :meth:`release`).
 
-        ``on_position(n)`` is awaited with the run's 1-based place in line each time it
-        changes while it waits; never when a slot is free at once.
+        ``on_position(n)`` is called with the run's 1-based place in line each time it
+        changes while it waits; never when a slot is free at once. It must not block (it
+        is called by whichever run moved the line).
         """
         uid = key[2]
         if not self._waiting and len(self._active) < self.limit:
             self._active.add(uid)
             return
-        waiter = _Waiter(key)
+        waiter = _Waiter(key, on_position)
         bisect.insort(self._waiting, waiter)
-        self._nudge()  # the runs created later moved back one place
-        told = 0
+        self._retell()  # the runs created later moved back one place
         try:
-            while uid not in self._active:
-                position = self._waiting.index(waiter) + 1
-                if position != told:
-                    told = position
-                    await on_position(position)
-                    continue  # the queue may have moved while we reported
-                await waiter.moved.wait()
-                waiter.moved.clear()
+            await waiter.admitted.wait()
         except BaseException:
             if waiter in self._waiting:
                 self._waiting.remove(waiter)
-                self._nudge()
+                self._retell()
             else:  # admitted while being cancelled: give the slot back
                 self.release(uid)
             raise
@@ -94,22 +99,19 @@ class RunQueue:
     def release(self, uid: str) -> None:
         """The run no longer holds its slot; the first waiter (if any) gets it."""
         self._active.discard(uid)
-        self._admit()
-
-    def _admit(self) -> None:
         admitted = False
         while self._waiting and len(self._active) < self.limit:
             first = self._waiting.pop(0)
             self._active.add(first.key[2])
-            first.moved.set()
+            first.admitted.set()
             admitted = True
         if admitted:
-            self._nudge()
+            self._retell()
 
-    def _nudge(self) -> None:
-        """Every waiter looks at its position again (someone ahead left the line)."""
-        for waiter in self._waiting:
-            waiter.moved.set()
+    def _retell(self) -> None:
+        """Tell every waiter whose place changed its new place."""
+        for position, waiter in enumerate(self._waiting, start=1):
+            waiter.tell(position)
 
 
 class QueuedPosition:
@@ -138,7 +140,7 @@ class QueuedPosition:
         self._writing = asyncio.Lock()
         self._shower: asyncio.Task[None] | None = None
 
-    async def moved(self, position: int) -> None:
+    def moved(self, position: int) -> None:
         """The run's new place in line (the queue's ``on_position``)."""
         self._latest = position
         self._changed.set()

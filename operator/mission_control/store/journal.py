@@ -17,6 +17,7 @@ from psycopg.types.json import Jsonb
 
 from mission_control.store.database import Connection, Database
 from mission_control.store.errors import JournalUnavailable, RecordNotFound, StoreRejected
+from mission_control.store.json_values import encode
 from mission_control.store.records import JournalEvent
 
 __all__ = ["EVENTS_CHANNEL", "Journal"]
@@ -31,9 +32,10 @@ _EVENT_ID_INDEX = "task_events_event_id"
 # failed insert rolls the increment back. pg_notify is transactional: listeners hear about the
 # event only once it is committed and readable. An event already stored under the same
 # event_id is returned as it is (``added`` false), without a new seq or a new notification.
+# The payload is not read back: when ``same`` holds, the stored one equals the one given.
 _APPEND = """
 WITH existing AS (
-    SELECT run_uid, seq, type, payload, created_at, event_id,
+    SELECT run_uid, seq, type, created_at, event_id,
            type = %(type)s AND payload = %(payload)s AS same
     FROM task_events
     WHERE %(event_id)s::text IS NOT NULL AND run_uid = %(run_uid)s AND event_id = %(event_id)s
@@ -44,7 +46,7 @@ WITH existing AS (
 ), added AS (
     INSERT INTO task_events (run_uid, seq, type, payload, event_id)
     SELECT uid, last_seq, %(type)s, %(payload)s, %(event_id)s FROM next
-    RETURNING run_uid, seq, type, payload, created_at, event_id
+    RETURNING run_uid, seq, type, created_at, event_id
 )
 SELECT added.*, true AS same
 FROM added,
@@ -83,10 +85,13 @@ class Journal:
         exactly once: when it is already there, the stored event is returned unchanged.
         Reusing an ``event_id`` for a different type or payload is refused (``StoreRejected``).
         """
+        # Encoded once here: the event returned carries the payload as stored (non-finite
+        # floats as strings), without reading it back.
+        text, stored = encode(payload)
         params = {
             "run_uid": run_uid,
             "type": type,
-            "payload": Jsonb(dict(payload)),
+            "payload": Jsonb(stored, dumps=lambda _: text),
             "event_id": event_id,
             "channel": EVENTS_CHANNEL,
         }
@@ -94,12 +99,17 @@ class Journal:
             row = await _append_row(conn=conn, params=params, keyed=event_id is not None)
         if row is None:
             raise RecordNotFound(f"cannot append to the journal of unknown run {run_uid}")
-        run, seq, kind, stored, created_at, stored_id, same = row
+        run, seq, kind, created_at, stored_id, same = row
         if not same:
+            earlier = await self._db.fetch_value(
+                query="SELECT payload FROM task_events WHERE run_uid = %s AND seq = %s",
+                params=(run_uid, seq),
+                action="read the journal",
+            )
             raise StoreRejected(
                 f"event id {event_id!r} of run {run_uid} is already used by event {seq} "
-                f"with other content (stored: {kind} {_short(stored)}; given: {type} "
-                f"{_short(dict(payload))}); give each event its own id"
+                f"with other content (stored: {kind} {_short(earlier)}; given: {type} "
+                f"{_short(stored)}); give each event its own id"
             )
         return JournalEvent(
             run_uid=run,

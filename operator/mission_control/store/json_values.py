@@ -14,10 +14,12 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["NON_FINITE", "dumps", "json_safe"]
+__all__ = ["NON_FINITE", "dumps", "encode", "json_safe"]
 
 #: The string written for each non-finite float (Prometheus's own spelling).
 NON_FINITE = {"nan": "NaN", "inf": "+Inf", "-inf": "-Inf"}
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 
 
 def json_safe(value: Any) -> Any:
@@ -38,6 +40,25 @@ def json_safe(value: Any) -> Any:
     raise TypeError(f"a {type(value).__name__} cannot be stored as JSON")
 
 
+def encode(value: Any) -> tuple[str, Any]:
+    """Standard JSON text of ``value`` and the value it stands for (what reading it back gives).
+
+    Most values are plain JSON already: the C encoder writes them, and parsing its text back
+    proves it (a key that is not a string, a tuple or a non-finite float would not come back
+    equal). Only the others take the walk of :func:`json_safe`, which is ten times slower.
+    """
+    try:
+        text = _ENCODER.encode(value)
+        back = json.loads(text)
+    except (TypeError, ValueError):
+        pass
+    else:
+        if back == value:
+            return text, back
+    safe = json_safe(value)
+    return _ENCODER.encode(safe), safe
+
+
 def dumps(value: Any) -> str:
     """Standard JSON text of ``value`` (see :func:`json_safe`); never NaN or Infinity."""
-    return json.dumps(json_safe(value), ensure_ascii=False, allow_nan=False)
+    return encode(value)[0]
