@@ -235,8 +235,8 @@ class Scene:
         texts = [d if isinstance(d, str) else yaml.safe_dump(dict(d)) for d in documents]
         return self.kubectl("apply", "-f", "-", input="\n---\n".join(texts))
 
-    def watch(self) -> Watch:
-        watch = Watch(self.cluster, namespace=self.namespace)
+    def watch(self, *, columns: bool = True) -> Watch:
+        watch = Watch(self.cluster, namespace=self.namespace, columns=columns)
         self.watches.append(watch)
         return watch
 
