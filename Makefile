@@ -18,6 +18,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
+# Test modules run on this many processes (pytest-xdist; a module stays on one): most tests wait
+# on servers rather than compute, so two workers halve the time on two cores.
+PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help install system-deps lock dev test lint fmt typecheck imports pytest controlplane ollama helm builds crds bench clean e2e-kind least-privilege chaos
@@ -104,8 +107,8 @@ typecheck: $(STAMP) ## mypy --strict on the package
 imports: $(STAMP) ## import-linter layer contracts
 	$(BIN)/lint-imports
 
-pytest: $(STAMP) ## only the tests (PYTEST_ARGS="-m 'not controlplane'" to narrow)
-	$(BIN)/pytest $(PYTEST_ARGS)
+pytest: $(STAMP) ## only the tests (PYTEST_ARGS="-m 'not controlplane'" to narrow; PYTEST_WORKERS=1 for one process)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test: install builds lint typecheck imports pytest ## everything CI runs
 
