@@ -204,6 +204,23 @@ async def test_a_held_call_is_sent_once_even_by_the_operator_after_a_restart(
     assert CANARY not in caplog.text
 
 
+async def test_a_message_under_way_when_the_operator_stops_is_finished_and_recorded(
+    notifier_of: Factory, run: ObjectRef, store: Store
+) -> None:
+    with FakeServer() as slow:
+        slow.route("POST", r"/hooks/.*", lambda request, match: Reply(200, {}, delay=1.0))
+        notifier = notifier_of(operator_urls=[f"json://127.0.0.1:{slow.port}/hooks/x"])
+        async with notifier.running():
+            notifier.for_run(about=run, task=f"{run.namespace}/evict").observe(held())
+            # The receiver has the message and answers a second later; the operator stops.
+            await eventually(lambda: len(slow.requests) == 1, what="the message")
+
+    outcome = await store.notifications.outcome(
+        run_uid=run.uid, transition="AwaitingApproval", tool_call_id="tc-1"
+    )
+    assert outcome == "sent"
+
+
 async def test_the_namespace_secret_is_read_as_the_agent_and_success_only_when_asked(
     crds: Cluster,
     notifier_of: Factory,

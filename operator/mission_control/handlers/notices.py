@@ -63,6 +63,8 @@ CONCURRENT_NOTICES = 8
 #: The first pause between attempts, and the longest.
 FIRST_PAUSE_SECONDS = 1.0
 MAX_PAUSE_SECONDS = 60.0
+#: On stop, how long messages under way may take to finish and be recorded as sent.
+STOP_GRACE_SECONDS = 5.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -142,7 +144,12 @@ class Notifier:
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Notifier]:
-        """Send queued notices while the context is open; stop (dropping the rest) after."""
+        """Send queued notices while the context is open; stop after.
+
+        Messages under way get :data:`STOP_GRACE_SECONDS` to finish, so that one a receiver
+        took is recorded as sent; the queued rest is dropped (a restart does not send a
+        message whose record says it may have gone out).
+        """
         worker = asyncio.create_task(self._work(), name="notifications")
         try:
             yield self
@@ -163,6 +170,8 @@ class Notifier:
                 task.add_done_callback(sending.discard)
                 task.add_done_callback(lambda _: slots.release())
         finally:
+            if sending:
+                await asyncio.wait(list(sending), timeout=STOP_GRACE_SECONDS)
             for task in list(sending):
                 task.cancel()
             await asyncio.gather(*sending, return_exceptions=True)
