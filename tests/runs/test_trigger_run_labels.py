@@ -53,6 +53,17 @@ def test_the_projects_labels_are_not_taken_from_the_trigger() -> None:
     assert labels_of(trigger, fingerprint="a1b2")["missioncontrol.dev/alert-fingerprint"] == "a1b2"
 
 
+def test_argo_cds_tracking_label_is_not_passed_on() -> None:
+    # Argo CD would prune a run carrying it, as a resource of the application not in Git.
+    trigger = TriggerRef(
+        namespace="media",
+        name="nightly",
+        uid="uid-1",
+        labels={"app.kubernetes.io/instance": "homelab", "shard": "a"},
+    )
+    assert labels_of(trigger) == {"shard": "a", "missioncontrol.dev/trigger": "nightly"}
+
+
 def test_a_trigger_without_labels_gives_only_ours() -> None:
     trigger = TriggerRef(namespace="media", name="nightly", uid="uid-1")
     assert labels_of(trigger) == {"missioncontrol.dev/trigger": "nightly"}

@@ -86,9 +86,15 @@ def alert_run_name(trigger: str, fingerprint: str, now: datetime) -> str:
     return _name(trigger, digest)
 
 
-def _ours(key: str) -> bool:
+#: Argo CD's tracking label: a run carrying it would be pruned by Argo CD as not in Git (and
+#: never expire by its TTL), so a trigger managed by Argo CD does not pass it on.
+ARGOCD_TRACKING_LABEL = "app.kubernetes.io/instance"
+
+
+def _inherited(key: str) -> bool:
     prefix, slash, _ = key.partition("/")
-    return bool(slash) and (prefix == GROUP or prefix.endswith(f".{GROUP}"))
+    ours = bool(slash) and (prefix == GROUP or prefix.endswith(f".{GROUP}"))
+    return not ours and key != ARGOCD_TRACKING_LABEL
 
 
 def run_manifest(
@@ -103,7 +109,7 @@ def run_manifest(
     the trigger's labels (so it lands in the trigger's shard) and ours."""
     # The project's own labels are set here only: a trigger's label under our prefix (say a
     # fingerprint on a scheduled trigger) would tell something false about the run.
-    labels = {key: value for key, value in trigger.labels.items() if not _ours(key)}
+    labels = {key: value for key, value in trigger.labels.items() if _inherited(key)}
     labels[TRIGGER_LABEL] = trigger.name[:63]
     if fingerprint is not None:
         labels[FINGERPRINT_LABEL] = fingerprint
