@@ -104,7 +104,9 @@ def operator(
     configure_logging(level=settings.operator.log_level, log_format=settings.operator.log_format)
 
     async def serve() -> None:
-        async with operator_services(settings, audit_key_optional=audit_key_optional) as services:
+        async with operator_services(
+            settings, audit_key_optional=audit_key_optional, selector=labels
+        ) as services:
             await run_operator(
                 services,
                 namespaces=namespaces,

@@ -19,7 +19,7 @@ from mission_control.handlers.definitions import Definitions
 from mission_control.handlers.expiry import FinishedRuns
 from mission_control.handlers.footprint import configure_kopf
 from mission_control.handlers.services import OperatorServices
-from mission_control.handlers.sharding import LabelFilter
+from mission_control.handlers.sharding import LabelFilter, with_present
 from mission_control.handlers.taskruns import TaskRuns, is_active
 from mission_control.handlers.triggers import (
     TOKEN_RECHECK_SECONDS,
@@ -36,7 +36,7 @@ def build_registry(
     services: OperatorServices, *, selector: LabelFilter | None = None
 ) -> kopf.OperatorRegistry:
     """Every handler of the operator, bound to ``services``; ``selector`` limits the TaskRuns
-    served (see :mod:`.sharding`)."""
+    and TaskTriggers served (see :mod:`.sharding`)."""
     registry = kopf.OperatorRegistry()
     labels = selector or None
 
@@ -75,9 +75,9 @@ def build_registry(
     _without_finalizer(registry, handler_id="run")
 
     triggers = TriggerHandlers(services.trigger_service())
-    kopf.on.event(GROUP, VERSION, "tasktriggers", registry=registry, id="tasktrigger")(
-        triggers.on_event
-    )
+    kopf.on.event(
+        GROUP, VERSION, "tasktriggers", registry=registry, id="tasktrigger", labels=labels
+    )(triggers.on_event)
     kopf.daemon(
         GROUP,
         VERSION,
@@ -86,6 +86,7 @@ def build_registry(
         id="schedule",
         when=is_scheduled,
         cancellation_timeout=10.0,
+        labels=labels,
     )(triggers.schedule)
     kopf.timer(
         GROUP,
@@ -96,6 +97,7 @@ def build_registry(
         interval=TOKEN_RECHECK_SECONDS,
         initial_delay=TOKEN_RECHECK_SECONDS,
         when=is_waiting_for_token,
+        labels=labels,
     )(triggers.recheck_token)
     kopf.on.event(
         GROUP,
@@ -103,7 +105,8 @@ def build_registry(
         "taskruns",
         registry=registry,
         id="taskrun-trigger",
-        labels={TRIGGER_LABEL: kopf.PRESENT},
+        # A trigger's runs carry its labels: they match where the trigger does.
+        labels=with_present(labels, TRIGGER_LABEL),
     )(triggers.on_run_event)
 
     finished = FinishedRuns(services)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -42,11 +42,12 @@ Outcome = Literal["True", "False", "Unknown"]
 
 @dataclass(frozen=True, kw_only=True)
 class TriggerRef:
-    """The trigger a run belongs to."""
+    """The trigger a run belongs to; ``labels`` are its metadata labels."""
 
     namespace: str
     name: str
     uid: str
+    labels: Mapping[str, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,6 +86,17 @@ def alert_run_name(trigger: str, fingerprint: str, now: datetime) -> str:
     return _name(trigger, digest)
 
 
+#: Argo CD's tracking label: a run carrying it would be pruned by Argo CD as not in Git (and
+#: never expire by its TTL), so a trigger managed by Argo CD does not pass it on.
+ARGOCD_TRACKING_LABEL = "app.kubernetes.io/instance"
+
+
+def _inherited(key: str) -> bool:
+    prefix, slash, _ = key.partition("/")
+    ours = bool(slash) and (prefix == GROUP or prefix.endswith(f".{GROUP}"))
+    return not ours and key != ARGOCD_TRACKING_LABEL
+
+
 def run_manifest(
     *,
     trigger: TriggerRef,
@@ -93,8 +105,12 @@ def run_manifest(
     params: Mapping[str, str],
     fingerprint: str | None = None,
 ) -> dict[str, Any]:
-    """The TaskRun to create: owned by the trigger (garbage-collected with it), labelled."""
-    labels = {TRIGGER_LABEL: trigger.name[:63]}
+    """The TaskRun to create: owned by the trigger (garbage-collected with it), labelled with
+    the trigger's labels (so it lands in the trigger's shard) and ours."""
+    # The project's own labels are set here only: a trigger's label under our prefix (say a
+    # fingerprint on a scheduled trigger) would tell something false about the run.
+    labels = {key: value for key, value in trigger.labels.items() if _inherited(key)}
+    labels[TRIGGER_LABEL] = trigger.name[:63]
     if fingerprint is not None:
         labels[FINGERPRINT_LABEL] = fingerprint
     run_spec: dict[str, Any] = {"taskRef": {"name": spec.task_ref.name}}

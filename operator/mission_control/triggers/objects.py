@@ -63,7 +63,10 @@ def owned_run(raw: Mapping[str, Any]) -> OwnedRun:
 def trigger_ref(raw: Mapping[str, Any]) -> TriggerRef:
     metadata = raw["metadata"]
     return TriggerRef(
-        namespace=str(metadata["namespace"]), name=str(metadata["name"]), uid=str(metadata["uid"])
+        namespace=str(metadata["namespace"]),
+        name=str(metadata["name"]),
+        uid=str(metadata["uid"]),
+        labels={str(key): str(value) for key, value in (metadata.get("labels") or {}).items()},
     )
 
 

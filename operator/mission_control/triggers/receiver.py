@@ -5,8 +5,10 @@ Each request names one TaskTrigger; it must carry ``Authorization: Bearer TOKEN`
 in the Secret the trigger names (compared in constant time), read as the trigger's agent
 ServiceAccount: a Secret that account may not read is answered like a wrong token (401). The
 body is bounded (:data:`MAX_BODY_BYTES`, else 413) and must be Alertmanager's webhook payload,
-version 4 (else 400 with the reason). The answer says what each alert did (started,
-deduplicated, skipped, ignored, refused). The token and the alerts' values are never logged.
+version 4 (else 400 with the reason). A trigger of another shard (its labels do not match the
+operator's ``--selector``) is answered as an unknown one (404): shards do not reveal each
+other. The answer says what each alert did (started, deduplicated, skipped, ignored, refused).
+The token and the alerts' values are never logged.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import hmac
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -28,7 +30,7 @@ from mission_control.resources.tasktrigger import TaskTriggerSpec
 from mission_control.runs.alerts import InvalidPayload, parse_payload
 from mission_control.triggers.service import TriggerService
 
-__all__ = ["MAX_BODY_BYTES", "build_app", "serve_webhook"]
+__all__ = ["MAX_BODY_BYTES", "Serves", "build_app", "serve_webhook"]
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,10 @@ MAX_BODY_BYTES = 1024 * 1024
 ROUTE = "/alertmanager/v4/{namespace}/{trigger}"
 _NAMESPACE = re.compile(DNS_LABEL)
 _NAME = re.compile(DNS_SUBDOMAIN)
+#: Whether this operator serves a trigger with these metadata labels (its shard's selector).
+Serves = Callable[[Mapping[str, str]], bool]
 _SERVICE: web.AppKey[TriggerService] = web.AppKey("triggers", TriggerService)
+_SERVES: web.AppKey[Serves] = web.AppKey("serves")
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -61,7 +66,7 @@ async def _receive(request: web.Request) -> web.Response:
     except MissionControlError as exc:
         log.warning("tasktrigger %s/%s not read for an alert: %s", namespace, name, exc)
         return _error(503, "the Kubernetes API server is not reachable; try again")
-    if raw is None:
+    if raw is None or not request.app[_SERVES]((raw.get("metadata") or {}).get("labels") or {}):
         return _error(404, f"no TaskTrigger {namespace}/{name}")
     try:
         spec = TaskTriggerSpec.model_validate(raw.get("spec") or {})
@@ -118,19 +123,26 @@ async def _healthz(_: web.Request) -> web.Response:
     return web.Response(text="ok")
 
 
-def build_app(service: TriggerService) -> web.Application:
-    """The receiver's application."""
+def _serves_all(_: Mapping[str, str]) -> bool:
+    return True
+
+
+def build_app(service: TriggerService, *, serves: Serves = _serves_all) -> web.Application:
+    """The receiver's application, answering for the triggers ``serves`` accepts."""
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[_SERVICE] = service
+    app[_SERVES] = serves
     app.router.add_post(ROUTE, _receive)
     app.router.add_get("/healthz", _healthz)
     return app
 
 
 @asynccontextmanager
-async def serve_webhook(service: TriggerService, *, host: str, port: int) -> AsyncIterator[Any]:
+async def serve_webhook(
+    service: TriggerService, *, host: str, port: int, serves: Serves = _serves_all
+) -> AsyncIterator[Any]:
     """Serve the receiver on ``host:port`` meanwhile."""
-    runner = web.AppRunner(build_app(service), access_log=None)
+    runner = web.AppRunner(build_app(service, serves=serves), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host=host, port=port)
     try:

@@ -6,14 +6,15 @@ models). Every configuration problem is a :class:`~mission_control.errors.Config
 the variable, raised before anything starts. While the services are open, the metrics are
 served on ``MC_METRICS_PORT``, the inventory is refreshed into the store and the audit chain
 is checkpointed (:mod:`.background`); with ``MC_WEBHOOK_PORT`` the Alertmanager receiver of
-TaskTriggers listens.
+TaskTriggers listens, for the triggers of this operator's shard (``selector``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from functools import partial
 
 from mission_control.agent import AgentServices
 from mission_control.connectors import Connectors
@@ -22,6 +23,7 @@ from mission_control.connectors.errors import ConnectorNotConfigured
 from mission_control.connectors.kubernetes.custom import MissionControlObjects
 from mission_control.errors import ConfigError
 from mission_control.handlers.services import OperatorServices, utc_now
+from mission_control.handlers.sharding import LabelFilter, matches
 from mission_control.llm import Providers, build_catalog, build_providers, load_price_table
 from mission_control.llm.factory import PROVIDER_NAMES, REQUIRED_SETTING
 from mission_control.runs.readiness import Capabilities
@@ -72,9 +74,13 @@ def capabilities_of(
 
 @asynccontextmanager
 async def operator_services(
-    settings: Settings, *, audit_key_optional: bool = False
+    settings: Settings,
+    *,
+    audit_key_optional: bool = False,
+    selector: LabelFilter | None = None,
 ) -> AsyncIterator[OperatorServices]:
-    """Open everything the operator uses, and close it all afterwards."""
+    """Open everything the operator uses, and close it all afterwards; the webhook receiver
+    answers for the TaskTriggers ``selector`` matches (all without one)."""
     audit_key = require_audit_key(settings.audit, optional=audit_key_optional)
     prices = load_price_table(settings.operator.prices_file)
     settings.database.require_url()
@@ -149,7 +155,7 @@ async def operator_services(
                 async with (
                     background(refresher=refresher, checkpointer=checkpointer),
                     notifier.running(),
-                    _webhook(settings, triggers),
+                    _webhook(settings, triggers, selector=selector),
                 ):
                     yield OperatorServices(
                         objects=objects,
@@ -172,13 +178,18 @@ async def operator_services(
 
 
 @asynccontextmanager
-async def _webhook(settings: Settings, triggers: TriggerService) -> AsyncIterator[None]:
+async def _webhook(
+    settings: Settings, triggers: TriggerService, *, selector: LabelFilter | None
+) -> AsyncIterator[None]:
     """The Alertmanager receiver of TaskTriggers on ``MC_WEBHOOK_PORT``, when it is set."""
     port = settings.operator.webhook_port
     if port is None:
         yield
         return
-    async with serve_webhook(triggers, host=settings.operator.webhook_host, port=port):
+    serves: Callable[[Mapping[str, str]], bool] = partial(matches, selector)
+    async with serve_webhook(
+        triggers, host=settings.operator.webhook_host, port=port, serves=serves
+    ):
         yield
 
 
