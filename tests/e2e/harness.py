@@ -257,6 +257,21 @@ class Scene:
     def get(self, kind: str, name: str) -> dict[str, Any]:
         return dict(json.loads(self.kubectl("get", kind, name, "-o", "json")))
 
+    def reject_pending(self, name: str) -> dict[str, Any]:
+        """Reject the call TaskRun ``name`` holds, as the kubectl user; returns what was held."""
+        pending: dict[str, Any] = self.get("taskrun", name)["status"]["pendingApproval"]
+        rejection = {
+            "toolCallId": pending["toolCallId"],
+            "decision": "Reject",
+            "by": self.kubectl("auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"),
+            "argsDigest": pending["argsDigest"],
+        }
+        self.kubectl(
+            "patch", "taskrun", name, "--type=merge", "-p",
+            json.dumps({"spec": {"approvals": [rejection]}}),
+        )  # fmt: skip
+        return pending
+
     def describe(self, kind: str, name: str) -> str:
         return self.kubectl("describe", kind, name)
 

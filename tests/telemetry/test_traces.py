@@ -51,18 +51,7 @@ def test_a_run_is_one_trace_with_genai_spans(
         taskrun("tidy-1", task_name="tidy"),
     )
     scene.wait_for("tidy-1", jsonpath="{.status.conditions[0].reason}", value="AwaitingApproval")
-    run = scene.get("taskrun", "tidy-1")
-    pending = run["status"]["pendingApproval"]
-    rejection = {
-        "toolCallId": pending["toolCallId"],
-        "decision": "Reject",
-        "by": scene.kubectl("auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"),
-        "argsDigest": pending["argsDigest"],
-    }
-    scene.kubectl(
-        "patch", "taskrun", "tidy-1", "--type=merge", "-p",
-        json.dumps({"spec": {"approvals": [rejection]}}),
-    )  # fmt: skip
+    pending = scene.reject_pending("tidy-1")
     scene.wait("tidy-1")
     status = scene.get("taskrun", "tidy-1")["status"]
     trace_id = status["traceID"]
