@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.e2e.harness import Scene, task, taskrun
+from tests.e2e.harness import Scene, look_then_hold_a_delete, task, taskrun
 from tests.fixtures.ollama import ScriptedModelFactory
 from tests.support.processes import wait_until
 from tests.support.prometheus import PrometheusServer
-from tests.support.scripted_model import call, say
+from tests.support.scripted_model import say
 
 pytestmark = [
     pytest.mark.controlplane,
@@ -84,18 +84,7 @@ def test_every_dashboard_and_alert_expression_returns_data_from_real_runs(
     scene: Scene, scraper: PrometheusServer, scripted_model: ScriptedModelFactory
 ) -> None:
     ns = scene.namespace
-    model = scripted_model(
-        turns=[
-            call("list_k8s_pods", namespace=ns),
-            call("delete_k8s_pod", namespace=ns, name="web-0"),
-            say("Nothing to delete after all."),
-        ]
-    )
-    scene.apply(
-        task("look", model=model, prompt="Look.", tools=["list_k8s_pods", "delete_k8s_pod"]),
-        taskrun("look-1", task_name="look"),
-    )
-    scene.wait_for("look-1", jsonpath="{.status.conditions[0].reason}", value="AwaitingApproval")
+    look_then_hold_a_delete(scene, scripted_model)
     wait_until(
         lambda: bool(finite(scraper.series("mission_control_approval_wait_oldest_seconds > 0"))),
         timeout=60,

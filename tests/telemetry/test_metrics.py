@@ -15,11 +15,10 @@ from typing import Any
 import pytest
 
 from tests.controlplane.launcher import Cluster
-from tests.e2e.harness import Scene, task, taskrun
+from tests.e2e.harness import Scene, look_then_hold_a_delete
 from tests.fixtures.ollama import ScriptedModelFactory
 from tests.support.processes import wait_until
 from tests.support.prometheus import PrometheusServer
-from tests.support.scripted_model import call, say
 
 pytestmark = [
     pytest.mark.controlplane,
@@ -71,19 +70,7 @@ def test_a_run_shows_in_every_metric_with_bounded_labels(
     scene: Scene, scraper: PrometheusServer, scripted_model: ScriptedModelFactory
 ) -> None:
     ns = scene.namespace
-    model = scripted_model(
-        turns=[
-            call("list_k8s_pods", namespace=ns),
-            call("delete_k8s_pod", namespace=ns, name="web-0"),
-            say("Nothing to delete after all."),
-        ]
-    )
-    tools = ["list_k8s_pods", "delete_k8s_pod"]
-    scene.apply(
-        task("look", model=model, prompt="Look, then tidy up.", tools=tools),
-        taskrun("look-1", task_name="look"),
-    )
-    scene.wait_for("look-1", jsonpath="{.status.conditions[0].reason}", value="AwaitingApproval")
+    model = look_then_hold_a_delete(scene, scripted_model, prompt="Look, then tidy up.")
     eventually(scraper, "mission_control_runs_awaiting_approval", lambda v: v == 1, "a held run")
     assert value(scraper, "mission_control_runs_active") == 1
     scene.reject_pending("look-1")
