@@ -27,7 +27,16 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.processes import die_with_parent, free_port, stop_process, tail, wait_until
+from tests.support.processes import (
+    exited,
+    free_port,
+    serve_until_interrupted,
+    spawn,
+    start_retrying,
+    stop_process,
+    tail,
+    wait_until,
+)
 from tests.support.scripted_model import Turn, build_scripted_model, call, say
 
 __all__ = ["LocalOllama", "build_ollama"]
@@ -35,7 +44,7 @@ __all__ = ["LocalOllama", "build_ollama"]
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "tests" / "ollama" / "build.sh"
 START_TIMEOUT = 60.0
-START_ATTEMPTS = 3  # see tests/controlplane/launcher.py: a free port may be taken meanwhile
+START_ATTEMPTS = 3  # a free port may be taken meanwhile: see start_retrying
 
 
 def build_ollama() -> Path:
@@ -73,14 +82,11 @@ class LocalOllama:
         """Start the server and wait until it answers; its URL."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         binary = (self.bin_dir or build_ollama()) / "ollama"
-        for attempt in range(1, START_ATTEMPTS + 1):
-            try:
-                return self._start_once(binary)
-            except BaseException as exc:
-                self.stop(grace=1.0)
-                if attempt == START_ATTEMPTS or "address already in use" not in str(exc):
-                    raise
-        raise AssertionError("unreachable")
+        return start_retrying(
+            lambda: self._start_once(binary),
+            stop=lambda: self.stop(grace=1.0),
+            attempts=START_ATTEMPTS,
+        )
 
     def _start_once(self, binary: Path) -> str:
         port = free_port()
@@ -95,18 +101,7 @@ class LocalOllama:
             "OLLAMA_NO_CLOUD": "1",
             "OLLAMA_NOPRUNE": "1",
         }
-        log = self.log.open("ab")
-        self._process = subprocess.Popen(
-            [str(binary), "serve"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            cwd=self.workdir,
-            preexec_fn=die_with_parent,
-        )
-        log.close()
+        self._process = spawn([str(binary), "serve"], log=self.log, cwd=self.workdir, env=env)
         url = f"http://127.0.0.1:{port}"
         wait_until(
             lambda: _answers(f"{url}/api/version"),
@@ -130,9 +125,7 @@ class LocalOllama:
         return f"--- ollama.log (last {lines} lines) ---\n{tail(self.log, lines=lines)}"
 
     def _dead(self) -> str | None:
-        if self._process is not None and self._process.poll() is not None:
-            return f"ollama exited with code {self._process.returncode}:\n{tail(self.log)}"
-        return None
+        return exited("ollama", self._process, log=self.log)
 
     # -- models ----------------------------------------------------------------------------
 
@@ -204,13 +197,7 @@ def main(argv: list[str]) -> int:
         raise
     print(f"ollama ready in {time.monotonic() - started:.1f}s: {server.url}, model {name}")
     print(f"export OLLAMA_BASE_URL={server.url} OLLAMA_MODEL={name}")
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
+    serve_until_interrupted(server.stop)
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Small helpers for test infrastructure that runs real servers: free ports, waiting, stopping."""
+"""Small helpers for test infrastructure that runs real servers: free ports, starting, waiting,
+stopping."""
 
 from __future__ import annotations
 
@@ -9,10 +10,23 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
-__all__ = ["die_with_parent", "free_port", "stop_process", "tail", "wait_until"]
+__all__ = [
+    "die_with_parent",
+    "exited",
+    "free_port",
+    "serve_until_interrupted",
+    "spawn",
+    "start_retrying",
+    "stop_process",
+    "tail",
+    "wait_until",
+]
+
+T = TypeVar("T")
 
 _PR_SET_PDEATHSIG = 1
 
@@ -56,6 +70,70 @@ def wait_until(
         if time.monotonic() > deadline:
             raise TimeoutError(f"gave up waiting for {what} after {timeout:.0f}s")
         time.sleep(interval)
+
+
+def spawn(
+    command: Sequence[str], *, log: Path, cwd: Path, env: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start a server in a process group of its own (see :func:`stop_process`), killed with the
+    test process, its output appended to ``log``: the log of a failed attempt stays next to the
+    one that followed it."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            command,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=cwd,
+            preexec_fn=die_with_parent,
+        )
+
+
+def exited(
+    name: str, process: subprocess.Popen[bytes] | None, *, log: Path, lines: int = 40
+) -> str | None:
+    """Why ``process`` is gone (its exit code and the end of its log); None while it runs."""
+    if process is None or process.poll() is None:
+        return None
+    return f"{name} exited with code {process.returncode}:\n{tail(log, lines=lines)}"
+
+
+def start_retrying(
+    start_once: Callable[[], T],
+    *,
+    stop: Callable[[], None],
+    attempts: int,
+    before_retry: Callable[[], None] | None = None,
+) -> T:
+    """``start_once()``, stopping what it started (``stop``) when it fails.
+
+    :func:`free_port` only says a port was free a moment ago; another process may take it
+    before a server binds it. Such a start is tried again (on new ports) up to ``attempts``
+    times in all, after ``before_retry``; any other failure is raised at once.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return start_once()
+        except BaseException as exc:
+            stop()
+            if attempt == attempts or "address already in use" not in str(exc):
+                raise
+            if before_retry is not None:
+                before_retry()
+    raise AssertionError("unreachable")
+
+
+def serve_until_interrupted(stop: Callable[[], None]) -> None:
+    """Keep a server started for development running until Ctrl-C, then ``stop`` it."""
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop()
 
 
 def stop_process(process: subprocess.Popen[bytes], *, grace: float = 10.0) -> None:
