@@ -19,7 +19,6 @@ import shutil
 import ssl
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from tests.support.pki import CertificateAuthority, KeyPair, write_rsa_key_pair
 from tests.support.processes import (
     exited,
     free_port,
-    serve_until_interrupted,
+    serve_for_development,
     spawn,
     start_retrying,
     stop_process,
@@ -327,19 +326,15 @@ class LocalControlPlane:
 
 def main(argv: list[str]) -> int:
     """Start a control plane in ``argv[0]`` (default ./.dev/controlplane) until interrupted."""
-    workdir = Path(argv[0] if argv else ".dev/controlplane").resolve()
-    started = time.monotonic()
-    plane = LocalControlPlane(workdir=workdir)
-    try:
+    plane = LocalControlPlane(workdir=Path(argv[0] if argv else ".dev/controlplane").resolve())
+
+    def start() -> tuple[str, str]:
         cluster = plane.start()
-    except Exception:
-        print(plane.logs(), file=sys.stderr)
-        plane.stop()
-        raise
-    print(f"control plane ready in {time.monotonic() - started:.1f}s: {cluster.server}")
-    print(f"export KUBECONFIG={cluster.kubeconfig}")
-    serve_until_interrupted(plane.stop)
-    return 0
+        return cluster.server, f"KUBECONFIG={cluster.kubeconfig}"
+
+    return serve_for_development(
+        name="control plane", start=start, stop=plane.stop, logs=plane.logs
+    )
 
 
 if __name__ == "__main__":

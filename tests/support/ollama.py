@@ -19,7 +19,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ import httpx
 from tests.support.processes import (
     exited,
     free_port,
-    serve_until_interrupted,
+    serve_for_development,
     spawn,
     start_retrying,
     stop_process,
@@ -185,20 +184,14 @@ EXAMPLE_TURNS = (
 
 def main(argv: list[str]) -> int:
     """Start a server in ``argv[0]`` (default ./.dev/ollama) with an example model."""
-    workdir = Path(argv[0] if argv else ".dev/ollama").resolve()
-    started = time.monotonic()
-    server = LocalOllama(workdir=workdir)
-    try:
+    server = LocalOllama(workdir=Path(argv[0] if argv else ".dev/ollama").resolve())
+
+    def start() -> tuple[str, str]:
         server.start()
         name = server.create_scripted(EXAMPLE_TURNS, name="scripted-example")
-    except Exception:
-        print(server.logs(), file=sys.stderr)
-        server.stop()
-        raise
-    print(f"ollama ready in {time.monotonic() - started:.1f}s: {server.url}, model {name}")
-    print(f"export OLLAMA_BASE_URL={server.url} OLLAMA_MODEL={name}")
-    serve_until_interrupted(server.stop)
-    return 0
+        return f"{server.url}, model {name}", f"OLLAMA_BASE_URL={server.url} OLLAMA_MODEL={name}"
+
+    return serve_for_development(name="ollama", start=start, stop=server.stop, logs=server.logs)
 
 
 if __name__ == "__main__":

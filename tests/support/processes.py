@@ -3,14 +3,16 @@ stopping."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -18,7 +20,8 @@ __all__ = [
     "die_with_parent",
     "exited",
     "free_port",
-    "serve_until_interrupted",
+    "occupied_port",
+    "serve_for_development",
     "spawn",
     "start_retrying",
     "stop_process",
@@ -125,8 +128,27 @@ def start_retrying(
     raise AssertionError("unreachable")
 
 
-def serve_until_interrupted(stop: Callable[[], None]) -> None:
-    """Keep a server started for development running until Ctrl-C, then ``stop`` it."""
+def serve_for_development(
+    *,
+    name: str,
+    start: Callable[[], tuple[str, str]],
+    stop: Callable[[], None],
+    logs: Callable[[], str],
+) -> int:
+    """Start a server for development and keep it running until Ctrl-C, then stop it.
+
+    ``start`` returns where the server is and the ``NAME=value`` settings that reach it, both
+    printed; when it fails, the servers' ``logs`` are printed and what started is stopped.
+    """
+    started = time.monotonic()
+    try:
+        where, settings = start()
+    except Exception:
+        print(logs(), file=sys.stderr)
+        stop()
+        raise
+    print(f"{name} ready in {time.monotonic() - started:.1f}s: {where}")
+    print(f"export {settings}")
     try:
         while True:
             time.sleep(3600)
@@ -134,6 +156,16 @@ def serve_until_interrupted(stop: Callable[[], None]) -> None:
         pass
     finally:
         stop()
+    return 0
+
+
+@contextlib.contextmanager
+def occupied_port() -> Iterator[int]:
+    """A loopback port another socket is listening on, as if taken after :func:`free_port`."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield int(sock.getsockname()[1])
 
 
 def stop_process(process: subprocess.Popen[bytes], *, grace: float = 10.0) -> None:
