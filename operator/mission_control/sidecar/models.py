@@ -85,21 +85,8 @@ class InventoryItem(_Out):
 
     @classmethod
     def from_record(cls, record: InventoryRecord) -> InventoryItem:
-        return cls(
-            id=record.id,
-            source=record.source,
-            kind=record.kind,
-            name=record.name,
-            namespace=record.namespace,
-            node=record.node,
-            live=record.live,
-            metadata=record.metadata,
-            first_seen=record.first_seen,
-            last_seen=record.last_seen,
-            stale=record.stale,
-            removed=record.removed,
-            removed_at=record.removed_at,
-        )
+        # Every field is the record's attribute of the same name.
+        return cls.model_validate(record, from_attributes=True)
 
 
 class InventoryOut(_Out):
