@@ -28,6 +28,7 @@ from tests.support.pki import CertificateAuthority, KeyPair, write_rsa_key_pair
 from tests.support.processes import (
     exited,
     free_port,
+    run_build,
     serve_for_development,
     spawn,
     start_retrying,
@@ -57,15 +58,11 @@ START_ATTEMPTS = 3
 
 def build_binaries() -> Path:
     """Build (or find cached) etcd, kube-apiserver, kube-controller-manager and kubectl."""
-    result = subprocess.run(
-        ["bash", str(HERE / "build.sh")], stdout=subprocess.PIPE, text=True, check=False
+    return run_build(
+        HERE / "build.sh",
+        failure="building the local control plane failed (see the go output above); it needs "
+        "Go >= 1.26 and the Go module proxy, or set MC_TEST_KUBECONFIG to use a cluster",
     )
-    if result.returncode != 0:
-        raise RuntimeError(
-            "building the local control plane failed (see the go output above); it needs "
-            "Go >= 1.26 and the Go module proxy, or set MC_TEST_KUBECONFIG to use a cluster"
-        )
-    return Path(result.stdout.strip().splitlines()[-1])
 
 
 @dataclass

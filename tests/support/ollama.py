@@ -29,6 +29,7 @@ import httpx
 from tests.support.processes import (
     exited,
     free_port,
+    run_build,
     serve_for_development,
     spawn,
     start_retrying,
@@ -48,13 +49,11 @@ START_ATTEMPTS = 3  # a free port may be taken meanwhile: see start_retrying
 
 def build_ollama() -> Path:
     """Build (or find cached) the ``ollama`` binary; the directory holding it."""
-    result = subprocess.run(["bash", str(BUILD)], stdout=subprocess.PIPE, text=True, check=False)
-    if result.returncode != 0:
-        raise RuntimeError(
-            "building Ollama failed (see the output above); it needs Go >= 1.26, the Go module "
-            "proxy, gcc, g++ and the headers `make system-deps` installs"
-        )
-    return Path(result.stdout.strip().splitlines()[-1])
+    return run_build(
+        BUILD,
+        failure="building Ollama failed (see the output above); it needs Go >= 1.26, the Go "
+        "module proxy, gcc, g++ and the headers `make system-deps` installs",
+    )
 
 
 @dataclass

@@ -21,6 +21,7 @@ __all__ = [
     "exited",
     "free_port",
     "occupied_port",
+    "run_build",
     "serve_for_development",
     "spawn",
     "start_retrying",
@@ -73,6 +74,15 @@ def wait_until(
         if time.monotonic() > deadline:
             raise TimeoutError(f"gave up waiting for {what} after {timeout:.0f}s")
         time.sleep(interval)
+
+
+def run_build(script: Path, *, failure: str) -> Path:
+    """Run a ``build.sh`` that builds (or finds cached) programs and prints, last, the directory
+    holding them; that directory. Its other output goes to ours; ``failure`` says what it needs."""
+    result = subprocess.run(["bash", str(script)], stdout=subprocess.PIPE, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(failure)
+    return Path(result.stdout.strip().splitlines()[-1])
 
 
 def spawn(
