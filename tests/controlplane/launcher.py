@@ -19,14 +19,23 @@ import shutil
 import ssl
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support.pki import CertificateAuthority, KeyPair, write_rsa_key_pair
-from tests.support.processes import die_with_parent, free_port, stop_process, tail, wait_until
+from tests.support.processes import (
+    exited,
+    free_port,
+    run_build,
+    serve_for_development,
+    spawn,
+    start_retrying,
+    stop_process,
+    tail,
+    wait_until,
+)
 
 __all__ = ["Cluster", "LocalControlPlane", "build_binaries"]
 
@@ -43,22 +52,17 @@ CONTROLLERS = (
 )
 SERVICE_CIDR = "10.96.0.0/16"
 START_TIMEOUT = 120.0
-#: free_port() only says a port was free a moment ago; another process may take it before a
-#: component binds it. Such a start is retried on new ports this many times in all.
+#: How many times a start is tried when a component lost its port (see start_retrying).
 START_ATTEMPTS = 3
 
 
 def build_binaries() -> Path:
     """Build (or find cached) etcd, kube-apiserver, kube-controller-manager and kubectl."""
-    result = subprocess.run(
-        ["bash", str(HERE / "build.sh")], stdout=subprocess.PIPE, text=True, check=False
+    return run_build(
+        HERE / "build.sh",
+        failure="building the local control plane failed (see the go output above); it needs "
+        "Go >= 1.26 and the Go module proxy, or set MC_TEST_KUBECONFIG to use a cluster",
     )
-    if result.returncode != 0:
-        raise RuntimeError(
-            "building the local control plane failed (see the go output above); it needs "
-            "Go >= 1.26 and the Go module proxy, or set MC_TEST_KUBECONFIG to use a cluster"
-        )
-    return Path(result.stdout.strip().splitlines()[-1])
 
 
 @dataclass
@@ -130,18 +134,15 @@ class LocalControlPlane:
         """
         self.workdir.mkdir(parents=True, exist_ok=True)
         bin_dir = self.bin_dir or build_binaries()
-        for attempt in range(1, START_ATTEMPTS + 1):
-            try:
-                return self._start_once(bin_dir)
-            except BaseException as exc:
-                # Never leave a half-started control plane running. Nothing in it is worth a
-                # graceful shutdown, and an API server that lost etcd ignores SIGTERM for long.
-                self.stop(grace=1.0)
-                if attempt == START_ATTEMPTS or "address already in use" not in str(exc):
-                    raise
-                # etcd's data directory remembers the old peer URL: start it afresh.
-                shutil.rmtree(self.workdir / "etcd", ignore_errors=True)
-        raise AssertionError("unreachable")
+        return start_retrying(
+            lambda: self._start_once(bin_dir),
+            # Never leave a half-started control plane running. Nothing in it is worth a
+            # graceful shutdown, and an API server that lost etcd ignores SIGTERM for long.
+            stop=lambda: self.stop(grace=1.0),
+            attempts=START_ATTEMPTS,
+            # etcd's data directory remembers the old peer URL: start it afresh.
+            before_retry=lambda: shutil.rmtree(self.workdir / "etcd", ignore_errors=True),
+        )
 
     def _start_once(self, bin_dir: Path) -> Cluster:
         pki = self.workdir / "pki"
@@ -272,26 +273,12 @@ class LocalControlPlane:
     # -- internals -------------------------------------------------------------------------
 
     def _spawn(self, name: str, command: list[str]) -> None:
-        # Append: the log of a failed attempt stays next to the one that followed it.
-        log = (self.workdir / f"{name}.log").open("ab")
-        self._processes[name] = subprocess.Popen(
-            command,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            cwd=self.workdir,
-            preexec_fn=die_with_parent,
-        )
-        log.close()
+        self._processes[name] = spawn(command, log=self.workdir / f"{name}.log", cwd=self.workdir)
 
     def _dead(self) -> str | None:
         for name, process in self._processes.items():
-            if process.poll() is not None:
-                return (
-                    f"{name} exited with code {process.returncode}:\n"
-                    f"{tail(self.workdir / f'{name}.log', lines=30)}"
-                )
+            if reason := exited(name, process, log=self.workdir / f"{name}.log", lines=30):
+                return reason
         return None
 
     @staticmethod
@@ -336,25 +323,15 @@ class LocalControlPlane:
 
 def main(argv: list[str]) -> int:
     """Start a control plane in ``argv[0]`` (default ./.dev/controlplane) until interrupted."""
-    workdir = Path(argv[0] if argv else ".dev/controlplane").resolve()
-    started = time.monotonic()
-    plane = LocalControlPlane(workdir=workdir)
-    try:
+    plane = LocalControlPlane(workdir=Path(argv[0] if argv else ".dev/controlplane").resolve())
+
+    def start() -> tuple[str, str]:
         cluster = plane.start()
-    except Exception:
-        print(plane.logs(), file=sys.stderr)
-        plane.stop()
-        raise
-    print(f"control plane ready in {time.monotonic() - started:.1f}s: {cluster.server}")
-    print(f"export KUBECONFIG={cluster.kubeconfig}")
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        plane.stop()
-    return 0
+        return cluster.server, f"KUBECONFIG={cluster.kubeconfig}"
+
+    return serve_for_development(
+        name="control plane", start=start, stop=plane.stop, logs=plane.logs
+    )
 
 
 if __name__ == "__main__":

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.controlplane import launcher
+from tests.support.processes import occupied_port
 
 pytestmark = pytest.mark.controlplane
 
@@ -17,10 +17,8 @@ pytestmark = pytest.mark.controlplane
 @pytest.fixture
 def taken_port() -> Iterator[int]:
     """A loopback port another process is listening on."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen()
-        yield int(sock.getsockname()[1])
+    with occupied_port() as port:
+        yield port
 
 
 def test_a_port_taken_after_it_was_picked_is_retried_on_fresh_ports(

@@ -25,6 +25,7 @@ from tests.controlplane.launcher import Cluster
 from tests.e2e.harness import OperatorProcess, Scene, mission_control, operator_env
 from tests.support.ollama import LocalOllama
 from tests.support.postgres import url_with_database
+from tests.support.prometheus import PrometheusServer
 
 _OPERATOR_KEY = pytest.StashKey[OperatorProcess]()
 
@@ -106,6 +107,18 @@ def operator_process(
         yield process
     finally:
         process.stop()
+
+
+@pytest.fixture(scope="module")
+def scraper(
+    operator_process: OperatorProcess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PrometheusServer]:
+    """A real Prometheus scraping the module's operator every second."""
+    workdir = tmp_path_factory.mktemp("prometheus-operator")
+    with PrometheusServer(
+        workdir=workdir, scrape=f"127.0.0.1:{operator_process.metrics_port}"
+    ) as server:
+        yield server
 
 
 @pytest.fixture

@@ -37,6 +37,7 @@ __all__ = [
     "Scene",
     "Watch",
     "hold_a_delete",
+    "look_then_hold_a_delete",
     "mission_control",
     "operator_env",
     "task",
@@ -257,6 +258,21 @@ class Scene:
     def get(self, kind: str, name: str) -> dict[str, Any]:
         return dict(json.loads(self.kubectl("get", kind, name, "-o", "json")))
 
+    def reject_pending(self, name: str) -> dict[str, Any]:
+        """Reject the call TaskRun ``name`` holds, as the kubectl user; returns what was held."""
+        pending: dict[str, Any] = self.get("taskrun", name)["status"]["pendingApproval"]
+        rejection = {
+            "toolCallId": pending["toolCallId"],
+            "decision": "Reject",
+            "by": self.kubectl("auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"),
+            "argsDigest": pending["argsDigest"],
+        }
+        self.kubectl(
+            "patch", "taskrun", name, "--type=merge", "-p",
+            json.dumps({"spec": {"approvals": [rejection]}}),
+        )  # fmt: skip
+        return pending
+
     def describe(self, kind: str, name: str) -> str:
         return self.kubectl("describe", kind, name)
 
@@ -349,3 +365,30 @@ def hold_a_delete(
         timeout=120,
     )
     return str(scene.get("taskrun", f"{name}-1")["status"]["pendingApproval"]["toolCallId"])
+
+
+def look_then_hold_a_delete(
+    scene: Scene,
+    scripted_model: ScriptedModelFactory,
+    *,
+    name: str = "look",
+    prompt: str = "Look.",
+    answer: str = "Nothing to delete after all.",
+) -> str:
+    """TaskRun ``{name}-1`` of Task ``name``: the scripted model lists the pods (allowed), asks
+    to delete pod ``web-0`` (held for approval: this returns then) and, once the call is
+    decided, says ``answer``. Returns the model's name."""
+    ns = scene.namespace
+    model = scripted_model(
+        turns=[
+            call("list_k8s_pods", namespace=ns),
+            call("delete_k8s_pod", namespace=ns, name="web-0"),
+            say(answer),
+        ]
+    )
+    scene.apply(
+        task(name, model=model, prompt=prompt, tools=["list_k8s_pods", "delete_k8s_pod"]),
+        taskrun(f"{name}-1", task_name=name),
+    )
+    scene.wait_for(f"{name}-1", jsonpath="{.status.conditions[0].reason}", value="AwaitingApproval")
+    return model

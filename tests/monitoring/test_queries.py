@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.e2e.harness import OperatorProcess, Scene, task, taskrun
+from tests.e2e.harness import Scene, look_then_hold_a_delete, task, taskrun
 from tests.fixtures.ollama import ScriptedModelFactory
 from tests.support.processes import wait_until
 from tests.support.prometheus import PrometheusServer
-from tests.support.scripted_model import call, say
+from tests.support.scripted_model import say
 
 pytestmark = [
     pytest.mark.controlplane,
@@ -77,66 +76,21 @@ def operator_extra_env() -> dict[str, str]:
     return {"MC_INVENTORY_REFRESH_SECONDS": "5"}
 
 
-@pytest.fixture(scope="module")
-def scraper(
-    operator_process: OperatorProcess, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[PrometheusServer]:
-    workdir: Path = tmp_path_factory.mktemp("prometheus-queries")
-    server = PrometheusServer(workdir=workdir, scrape=f"127.0.0.1:{operator_process.metrics_port}")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-def series(prometheus: PrometheusServer, expr: str) -> list[dict[str, Any]]:
-    answer = prometheus.query(expr)
-    assert answer is not None, expr
-    assert answer["status"] == "success", (expr, answer)
-    return list(answer["data"]["result"])
-
-
 def finite(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [s for s in found if math.isfinite(float(s["value"][1]))]
-
-
-def reject_pending(scene: Scene, name: str) -> None:
-    pending = scene.get("taskrun", name)["status"]["pendingApproval"]
-    rejection = {
-        "toolCallId": pending["toolCallId"],
-        "decision": "Reject",
-        "by": scene.kubectl("auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"),
-        "argsDigest": pending["argsDigest"],
-    }
-    scene.kubectl(
-        "patch", "taskrun", name, "--type=merge", "-p",
-        json.dumps({"spec": {"approvals": [rejection]}}),
-    )  # fmt: skip
 
 
 def test_every_dashboard_and_alert_expression_returns_data_from_real_runs(
     scene: Scene, scraper: PrometheusServer, scripted_model: ScriptedModelFactory
 ) -> None:
     ns = scene.namespace
-    model = scripted_model(
-        turns=[
-            call("list_k8s_pods", namespace=ns),
-            call("delete_k8s_pod", namespace=ns, name="web-0"),
-            say("Nothing to delete after all."),
-        ]
-    )
-    scene.apply(
-        task("look", model=model, prompt="Look.", tools=["list_k8s_pods", "delete_k8s_pod"]),
-        taskrun("look-1", task_name="look"),
-    )
-    scene.wait_for("look-1", jsonpath="{.status.conditions[0].reason}", value="AwaitingApproval")
+    look_then_hold_a_delete(scene, scripted_model)
     wait_until(
-        lambda: finite(series(scraper, "mission_control_approval_wait_oldest_seconds > 0")),
+        lambda: bool(finite(scraper.series("mission_control_approval_wait_oldest_seconds > 0"))),
         timeout=60,
         what="the held call's wait, scraped",
     )
-    reject_pending(scene, "look-1")
+    scene.reject_pending("look-1")
     scene.wait("look-1")
     # The day's tokens already pass this budget: the next run's first check ends it.
     budget = {"budgets": {"maxTokensPerDay": 100}}
@@ -148,11 +102,13 @@ def test_every_dashboard_and_alert_expression_returns_data_from_real_runs(
         "spend-1", jsonpath="{.status.conditions[0].reason}", value="LimitExceeded", timeout=90
     )
     failed = 'mission_control_runs_finished_total{reason="LimitExceeded"} >= 1'
-    wait_until(lambda: series(scraper, failed), timeout=60, what="the LimitExceeded run, scraped")
+    wait_until(
+        lambda: bool(scraper.series(failed)), timeout=60, what="the LimitExceeded run, scraped"
+    )
 
     empty, with_data = [], []
     for name, expr in [*dashboard_expressions(), *rule_expressions()]:
-        found = finite(series(scraper, expr))
+        found = finite(scraper.series(expr))
         waits_for = EMPTY_UNTIL.get(expr) or EMPTY_UNTIL.get(name)
         if waits_for is None:
             assert found, f"{name}: no data from real runs for {expr}"
@@ -164,17 +120,17 @@ def test_every_dashboard_and_alert_expression_returns_data_from_real_runs(
 
     # What the panels and alerts show is the runs above.
     reasons = "sum by (reason) (increase(mission_control_runs_finished_total[5m])) > 0"
-    shown = {s["metric"]["reason"] for s in series(scraper, reasons)}
+    shown = {s["metric"]["reason"] for s in scraper.series(reasons)}
     assert shown == {"Succeeded", "LimitExceeded"}
     by_namespace = "sum by (namespace) (increase(mission_control_llm_tokens_total[5m])) > 0"
-    assert [s["metric"] for s in series(scraper, by_namespace)] == [{}]
-    [budget_alert] = series(scraper, dict(rule_expressions())["MissionControlDailyBudgetHigh"])
+    assert [s["metric"] for s in scraper.series(by_namespace)] == [{}]
+    [budget_alert] = scraper.series(dict(rule_expressions())["MissionControlDailyBudgetHigh"])
     assert budget_alert["metric"] == {"namespace": ns, "limit": "maxTokensPerDay"}
     assert float(budget_alert["value"][1]) >= 1
-    [failing] = series(scraper, dict(rule_expressions())["MissionControlRunsFailing"])
+    [failing] = scraper.series(dict(rule_expressions())["MissionControlRunsFailing"])
     assert failing["metric"] == {"reason": "LimitExceeded"}
     decisions = "sum by (decision) (mission_control_tool_calls_total) > 0"
-    assert {s["metric"]["decision"] for s in series(scraper, decisions)} == {
+    assert {s["metric"]["decision"] for s in scraper.series(decisions)} == {
         "Allow",
         "RequireApproval",
     }

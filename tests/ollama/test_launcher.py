@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 
 from tests.support import ollama as launcher
 from tests.support import processes
-from tests.support.processes import wait_until
+from tests.support.processes import occupied_port, wait_until
 from tests.support.scripted_model import say
 
 pytestmark = pytest.mark.ollama
@@ -22,10 +21,8 @@ pytestmark = pytest.mark.ollama
 @pytest.fixture
 def taken_port() -> Iterator[int]:
     """A loopback port another process is listening on."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen()
-        yield int(sock.getsockname()[1])
+    with occupied_port() as port:
+        yield port
 
 
 def test_a_port_taken_after_it_was_picked_is_retried_on_a_fresh_one(

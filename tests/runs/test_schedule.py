@@ -14,6 +14,7 @@ from mission_control.resources.tasktrigger import ConcurrencyPolicy, Schedule
 from mission_control.runs.schedule import (
     InvalidSchedule,
     ParsedSchedule,
+    TickDecision,
     decide_tick,
     next_tick,
     parse_schedule,
@@ -26,20 +27,37 @@ def parsed(cron: str, zone: str = "UTC", deadline: int | None = None) -> ParsedS
     return parse_schedule(Schedule(cron=cron, time_zone=zone, starting_deadline_seconds=deadline))
 
 
-def ticks(schedule: ParsedSchedule, *, start: datetime, end: datetime, step: timedelta) -> list:
-    """Drive the clock from ``start`` to ``end``: the ticks that start a run."""
-    started, last = [], None
+def decide(
+    schedule: ParsedSchedule,
+    *,
+    now: datetime,
+    last: datetime | None,
+    created: datetime = CREATED,
+    active: int = 0,
+    policy: ConcurrencyPolicy = "Allow",
+    suspended: bool = False,
+) -> TickDecision:
+    return decide_tick(
+        schedule,
+        now=now,
+        last_tick=last,
+        created_at=created,
+        active_runs=active,
+        policy=policy,
+        suspended=suspended,
+    )
+
+
+def ticks(
+    schedule: ParsedSchedule, *, start: datetime, end: datetime, step: timedelta
+) -> list[datetime]:
+    """Drive the clock from ``start`` (the trigger's creation) to ``end``: the ticks that start
+    a run."""
+    started: list[datetime] = []
+    last: datetime | None = None
     now = start
     while now <= end:
-        decision = decide_tick(
-            schedule,
-            now=now,
-            last_tick=last,
-            created_at=start,
-            active_runs=0,
-            policy="Allow",
-            suspended=False,
-        )
+        decision = decide(schedule, now=now, last=last, created=start)
         if decision.tick is not None:
             last = decision.tick
             if decision.action == "start":
@@ -48,35 +66,41 @@ def ticks(schedule: ParsedSchedule, *, start: datetime, end: datetime, step: tim
     return started
 
 
-def test_daily_seven_oclock_in_berlin_follows_summer_time() -> None:
-    schedule = parsed("0 7 * * *", "Europe/Berlin")
-    started = ticks(
-        schedule,
-        start=datetime(2026, 3, 27, 12, tzinfo=UTC),
-        end=datetime(2026, 3, 31, 12, tzinfo=UTC),
-        step=timedelta(minutes=10),
-    )
-    assert started == [
-        datetime(2026, 3, 28, 6, tzinfo=UTC),  # 07:00 CET
-        datetime(2026, 3, 29, 5, tzinfo=UTC),  # 07:00 CEST, the day clocks go forward
-        datetime(2026, 3, 30, 5, tzinfo=UTC),
-        datetime(2026, 3, 31, 5, tzinfo=UTC),
-    ]
-
-
-def test_the_repeated_hour_when_clocks_go_back_runs_once() -> None:
-    # 02:30 happens twice in Berlin on 25 October 2026 (CEST, then CET): cron runs it once.
-    schedule = parsed("30 2 * * *", "Europe/Berlin")
-    started = ticks(
-        schedule,
-        start=datetime(2026, 10, 24, 12, tzinfo=UTC),
-        end=datetime(2026, 10, 26, 12, tzinfo=UTC),
-        step=timedelta(minutes=5),
-    )
-    assert started == [
-        datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
-        datetime(2026, 10, 26, 1, 30, tzinfo=UTC),
-    ]
+@pytest.mark.parametrize(
+    ("cron", "start", "end", "step", "expected"),
+    [
+        pytest.param(
+            "0 7 * * *",
+            datetime(2026, 3, 27, 12, tzinfo=UTC),
+            datetime(2026, 3, 31, 12, tzinfo=UTC),
+            timedelta(minutes=10),
+            [
+                datetime(2026, 3, 28, 6, tzinfo=UTC),  # 07:00 CET
+                datetime(2026, 3, 29, 5, tzinfo=UTC),  # 07:00 CEST, the day clocks go forward
+                datetime(2026, 3, 30, 5, tzinfo=UTC),
+                datetime(2026, 3, 31, 5, tzinfo=UTC),
+            ],
+            id="daily-seven-oclock-follows-summer-time",
+        ),
+        pytest.param(
+            # 02:30 happens twice on 25 October 2026 (CEST, then CET): cron runs it once.
+            "30 2 * * *",
+            datetime(2026, 10, 24, 12, tzinfo=UTC),
+            datetime(2026, 10, 26, 12, tzinfo=UTC),
+            timedelta(minutes=5),
+            [
+                datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
+                datetime(2026, 10, 26, 1, 30, tzinfo=UTC),
+            ],
+            id="the-repeated-hour-when-clocks-go-back-runs-once",
+        ),
+    ],
+)
+def test_berlin_time_across_a_dst_change(
+    cron: str, start: datetime, end: datetime, step: timedelta, expected: list[datetime]
+) -> None:
+    schedule = parsed(cron, "Europe/Berlin")
+    assert ticks(schedule, start=start, end=end, step=step) == expected
 
 
 def test_the_missing_hour_when_clocks_go_forward_still_runs_that_day() -> None:
@@ -99,26 +123,6 @@ def test_a_seconds_field_in_front() -> None:
     assert next_tick(schedule, now=now) == datetime(2026, 1, 1, 0, 0, 20, tzinfo=UTC)
 
 
-def decide(
-    schedule: ParsedSchedule,
-    *,
-    now: datetime,
-    last: datetime | None,
-    active: int = 0,
-    policy: ConcurrencyPolicy = "Allow",
-    suspended: bool = False,
-):
-    return decide_tick(
-        schedule,
-        now=now,
-        last_tick=last,
-        created_at=CREATED,
-        active_runs=active,
-        policy=policy,
-        suspended=suspended,
-    )
-
-
 def test_an_outage_across_two_ticks_starts_one_run_for_the_latest() -> None:
     schedule = parsed("0 * * * *", deadline=600)
     last = datetime(2026, 1, 2, 10, tzinfo=UTC)
@@ -131,36 +135,43 @@ def test_an_outage_across_two_ticks_starts_one_run_for_the_latest() -> None:
     assert (again.action, again.tick) == ("none", None)
 
 
-def test_a_tick_missed_by_more_than_the_deadline_is_skipped() -> None:
-    schedule = parsed("0 * * * *", deadline=600)
-    decision = decide(
-        schedule,
-        now=datetime(2026, 1, 2, 12, 11, tzinfo=UTC),
-        last=datetime(2026, 1, 2, 10, tzinfo=UTC),
-    )
-    assert (decision.action, decision.tick) == ("skip-missed", datetime(2026, 1, 2, 12, tzinfo=UTC))
-
-
-def test_without_a_deadline_a_late_tick_still_starts() -> None:
-    schedule = parsed("0 7 * * *")
-    decision = decide(
-        schedule,
-        now=datetime(2026, 1, 5, 23, tzinfo=UTC),
-        last=datetime(2026, 1, 2, 7, tzinfo=UTC),
-    )
-    assert (decision.action, decision.tick) == ("start", datetime(2026, 1, 5, 7, tzinfo=UTC))
+@pytest.mark.parametrize(
+    ("cron", "deadline", "now", "last", "action", "tick"),
+    [
+        pytest.param(
+            "0 * * * *",
+            600,
+            datetime(2026, 1, 2, 12, 11, tzinfo=UTC),
+            datetime(2026, 1, 2, 10, tzinfo=UTC),
+            "skip-missed",
+            datetime(2026, 1, 2, 12, tzinfo=UTC),
+            id="missed-by-more-than-the-deadline-is-skipped",
+        ),
+        pytest.param(
+            "0 7 * * *",
+            None,
+            datetime(2026, 1, 5, 23, tzinfo=UTC),
+            datetime(2026, 1, 2, 7, tzinfo=UTC),
+            "start",
+            datetime(2026, 1, 5, 7, tzinfo=UTC),
+            id="without-a-deadline-still-starts",
+        ),
+    ],
+)
+def test_a_late_tick(
+    cron: str, deadline: int | None, now: datetime, last: datetime, action: str, tick: datetime
+) -> None:
+    decision = decide(parsed(cron, deadline=deadline), now=now, last=last)
+    assert (decision.action, decision.tick) == (action, tick)
 
 
 def test_no_tick_before_the_trigger_existed() -> None:
     schedule = parsed("0 7 * * *")
-    decision = decide_tick(
+    decision = decide(
         schedule,
         now=datetime(2026, 1, 5, 7, 30, tzinfo=UTC),
-        last_tick=None,
-        created_at=datetime(2026, 1, 5, 7, 10, tzinfo=UTC),
-        active_runs=0,
-        policy="Allow",
-        suspended=False,
+        last=None,
+        created=datetime(2026, 1, 5, 7, 10, tzinfo=UTC),
     )
     assert (decision.action, decision.next_time) == ("none", datetime(2026, 1, 6, 7, tzinfo=UTC))
 

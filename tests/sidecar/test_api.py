@@ -242,6 +242,20 @@ async def test_usage_is_summed_per_namespace_within_the_period(
     assert [row["namespace"] for row in day_two["items"]] == ["media"]
 
 
+async def test_usage_bodies_keep_their_field_order(store: Store, sidecar: Sidecar) -> None:
+    # Clients may read the JSON as text: the grouping fields come first, then the sums.
+    await add_usage(store)
+    sums = ["requests", "prompt_tokens", "completion_tokens", "total_tokens", "cost_usd"]
+
+    by_day = (await sidecar.client.get("/api/v1/usage/tokens")).json()
+    by_namespace = (await sidecar.client.get("/api/v1/usage/namespaces")).json()
+
+    assert list(by_day) == ["items", "total_tokens", "cost_usd"]
+    assert list(by_day["items"][0]) == ["day", "provider", "model", *sums]
+    assert list(by_namespace) == ["items", "total_tokens", "cost_usd"]
+    assert list(by_namespace["items"][0]) == ["namespace", *sums]
+
+
 async def test_openapi_document_lists_every_endpoint(sidecar: Sidecar) -> None:
     document = (await sidecar.client.get("/api/v1/openapi.json")).json()
 

@@ -19,7 +19,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +26,17 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.processes import die_with_parent, free_port, stop_process, tail, wait_until
+from tests.support.processes import (
+    exited,
+    free_port,
+    run_build,
+    serve_for_development,
+    spawn,
+    start_retrying,
+    stop_process,
+    tail,
+    wait_until,
+)
 from tests.support.scripted_model import Turn, build_scripted_model, call, say
 
 __all__ = ["LocalOllama", "build_ollama"]
@@ -35,18 +44,16 @@ __all__ = ["LocalOllama", "build_ollama"]
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "tests" / "ollama" / "build.sh"
 START_TIMEOUT = 60.0
-START_ATTEMPTS = 3  # see tests/controlplane/launcher.py: a free port may be taken meanwhile
+START_ATTEMPTS = 3  # a free port may be taken meanwhile: see start_retrying
 
 
 def build_ollama() -> Path:
     """Build (or find cached) the ``ollama`` binary; the directory holding it."""
-    result = subprocess.run(["bash", str(BUILD)], stdout=subprocess.PIPE, text=True, check=False)
-    if result.returncode != 0:
-        raise RuntimeError(
-            "building Ollama failed (see the output above); it needs Go >= 1.26, the Go module "
-            "proxy, gcc, g++ and the headers `make system-deps` installs"
-        )
-    return Path(result.stdout.strip().splitlines()[-1])
+    return run_build(
+        BUILD,
+        failure="building Ollama failed (see the output above); it needs Go >= 1.26, the Go "
+        "module proxy, gcc, g++ and the headers `make system-deps` installs",
+    )
 
 
 @dataclass
@@ -73,14 +80,11 @@ class LocalOllama:
         """Start the server and wait until it answers; its URL."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         binary = (self.bin_dir or build_ollama()) / "ollama"
-        for attempt in range(1, START_ATTEMPTS + 1):
-            try:
-                return self._start_once(binary)
-            except BaseException as exc:
-                self.stop(grace=1.0)
-                if attempt == START_ATTEMPTS or "address already in use" not in str(exc):
-                    raise
-        raise AssertionError("unreachable")
+        return start_retrying(
+            lambda: self._start_once(binary),
+            stop=lambda: self.stop(grace=1.0),
+            attempts=START_ATTEMPTS,
+        )
 
     def _start_once(self, binary: Path) -> str:
         port = free_port()
@@ -95,18 +99,7 @@ class LocalOllama:
             "OLLAMA_NO_CLOUD": "1",
             "OLLAMA_NOPRUNE": "1",
         }
-        log = self.log.open("ab")
-        self._process = subprocess.Popen(
-            [str(binary), "serve"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            cwd=self.workdir,
-            preexec_fn=die_with_parent,
-        )
-        log.close()
+        self._process = spawn([str(binary), "serve"], log=self.log, cwd=self.workdir, env=env)
         url = f"http://127.0.0.1:{port}"
         wait_until(
             lambda: _answers(f"{url}/api/version"),
@@ -130,9 +123,7 @@ class LocalOllama:
         return f"--- ollama.log (last {lines} lines) ---\n{tail(self.log, lines=lines)}"
 
     def _dead(self) -> str | None:
-        if self._process is not None and self._process.poll() is not None:
-            return f"ollama exited with code {self._process.returncode}:\n{tail(self.log)}"
-        return None
+        return exited("ollama", self._process, log=self.log)
 
     # -- models ----------------------------------------------------------------------------
 
@@ -192,26 +183,14 @@ EXAMPLE_TURNS = (
 
 def main(argv: list[str]) -> int:
     """Start a server in ``argv[0]`` (default ./.dev/ollama) with an example model."""
-    workdir = Path(argv[0] if argv else ".dev/ollama").resolve()
-    started = time.monotonic()
-    server = LocalOllama(workdir=workdir)
-    try:
+    server = LocalOllama(workdir=Path(argv[0] if argv else ".dev/ollama").resolve())
+
+    def start() -> tuple[str, str]:
         server.start()
         name = server.create_scripted(EXAMPLE_TURNS, name="scripted-example")
-    except Exception:
-        print(server.logs(), file=sys.stderr)
-        server.stop()
-        raise
-    print(f"ollama ready in {time.monotonic() - started:.1f}s: {server.url}, model {name}")
-    print(f"export OLLAMA_BASE_URL={server.url} OLLAMA_MODEL={name}")
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
-    return 0
+        return f"{server.url}, model {name}", f"OLLAMA_BASE_URL={server.url} OLLAMA_MODEL={name}"
+
+    return serve_for_development(name="ollama", start=start, stop=server.stop, logs=server.logs)
 
 
 if __name__ == "__main__":

@@ -112,9 +112,22 @@ class PrometheusServer:
             self._process.wait()
         self._process = None
 
+    def __enter__(self) -> PrometheusServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
     def query(self, expr: str) -> Any:
         body = self._get("/api/v1/query?" + urllib.parse.urlencode({"query": expr}))
         return None if body is None else json.loads(body)
+
+    def series(self, expr: str) -> list[dict[str, Any]]:
+        """The series ``expr`` evaluates to now; fails the test if Prometheus refuses it."""
+        answer = self.query(expr)
+        assert answer is not None, expr
+        assert answer["status"] == "success", (expr, answer)
+        return list(answer["data"]["result"])
 
     def _scraped(self) -> bool:
         answer = self.query('up{job="target"}')

@@ -10,17 +10,15 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.controlplane.launcher import Cluster
-from tests.e2e.harness import OperatorProcess, Scene, task, taskrun
+from tests.e2e.harness import Scene, look_then_hold_a_delete
 from tests.fixtures.ollama import ScriptedModelFactory
 from tests.support.processes import wait_until
 from tests.support.prometheus import PrometheusServer
-from tests.support.scripted_model import call, say
 
 pytestmark = [
     pytest.mark.controlplane,
@@ -43,30 +41,16 @@ def operator_extra_env() -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def scraper(
-    operator_process: OperatorProcess, crds: Cluster, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[PrometheusServer]:
-    workdir: Path = tmp_path_factory.mktemp("prometheus-operator")
-    server = PrometheusServer(workdir=workdir, scrape=f"127.0.0.1:{operator_process.metrics_port}")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        crds.kubectl("delete", "configmap", CHECKPOINT, "-n", "default", check=False)
-
-
-def series(prometheus: PrometheusServer, expr: str) -> list[dict[str, Any]]:
-    answer = prometheus.query(expr)
-    assert answer is not None
-    assert answer["status"] == "success", answer
-    return list(answer["data"]["result"])
+@pytest.fixture(scope="module", autouse=True)
+def checkpoint_removed(crds: Cluster) -> Iterator[None]:
+    # The operator writes its audit checkpoint outside the test namespaces.
+    yield
+    crds.kubectl("delete", "configmap", CHECKPOINT, "-n", "default", check=False)
 
 
 def value(prometheus: PrometheusServer, expr: str) -> float | None:
     """The single value of ``expr`` now, None when it has no series."""
-    found = series(prometheus, expr)
+    found = prometheus.series(expr)
     assert len(found) <= 1, found
     return float(found[0]["value"][1]) if found else None
 
@@ -86,32 +70,10 @@ def test_a_run_shows_in_every_metric_with_bounded_labels(
     scene: Scene, scraper: PrometheusServer, scripted_model: ScriptedModelFactory
 ) -> None:
     ns = scene.namespace
-    model = scripted_model(
-        turns=[
-            call("list_k8s_pods", namespace=ns),
-            call("delete_k8s_pod", namespace=ns, name="web-0"),
-            say("Nothing to delete after all."),
-        ]
-    )
-    tools = ["list_k8s_pods", "delete_k8s_pod"]
-    scene.apply(
-        task("look", model=model, prompt="Look, then tidy up.", tools=tools),
-        taskrun("look-1", task_name="look"),
-    )
-    scene.wait_for("look-1", jsonpath="{.status.conditions[0].reason}", value="AwaitingApproval")
+    model = look_then_hold_a_delete(scene, scripted_model, prompt="Look, then tidy up.")
     eventually(scraper, "mission_control_runs_awaiting_approval", lambda v: v == 1, "a held run")
     assert value(scraper, "mission_control_runs_active") == 1
-    pending = scene.get("taskrun", "look-1")["status"]["pendingApproval"]
-    rejection = {
-        "toolCallId": pending["toolCallId"],
-        "decision": "Reject",
-        "by": scene.kubectl("auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"),
-        "argsDigest": pending["argsDigest"],
-    }
-    scene.kubectl(
-        "patch", "taskrun", "look-1", "--type=merge", "-p",
-        json.dumps({"spec": {"approvals": [rejection]}}),
-    )  # fmt: skip
+    scene.reject_pending("look-1")
     scene.wait("look-1")
 
     finished = 'mission_control_runs_finished_total{reason="Succeeded"}'
@@ -128,7 +90,7 @@ def test_a_run_shows_in_every_metric_with_bounded_labels(
     latency = f'mission_control_llm_request_duration_seconds_count{{model="{model}"}}'
     assert value(scraper, latency) == 3
     tokens = f'sum by (kind) (mission_control_llm_tokens_total{{model="{model}"}})'
-    kinds = {s["metric"]["kind"]: float(s["value"][1]) for s in series(scraper, tokens)}
+    kinds = {s["metric"]["kind"]: float(s["value"][1]) for s in scraper.series(tokens)}
     assert set(kinds) == {"input", "output"}
     assert kinds["input"] > 0
     assert kinds["output"] > 0
@@ -137,7 +99,7 @@ def test_a_run_shows_in_every_metric_with_bounded_labels(
 
     calls = {
         (s["metric"]["tool"], s["metric"]["risk"], s["metric"]["decision"], s["metric"]["outcome"])
-        for s in series(scraper, "mission_control_tool_calls_total > 0")
+        for s in scraper.series("mission_control_tool_calls_total > 0")
     }
     assert ("list_k8s_pods", "READ_ONLY", "Allow", "completed") in calls
     assert ("delete_k8s_pod", "DESTRUCTIVE", "RequireApproval", "rejected") in calls
@@ -159,7 +121,7 @@ def test_a_run_shows_in_every_metric_with_bounded_labels(
     )
     assert int(checkpoint["data"]["entryId"]) >= 3
 
-    every = series(scraper, '{__name__=~"mission_control_.+"}')
+    every = scraper.series('{__name__=~"mission_control_.+"}')
     assert every
     for sample in every:
         labels = sample["metric"]

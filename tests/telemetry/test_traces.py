@@ -11,10 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.harness import Scene, task, taskrun
+from tests.e2e.harness import Scene, look_then_hold_a_delete
 from tests.fixtures.ollama import ScriptedModelFactory
 from tests.support.processes import wait_until
-from tests.support.scripted_model import call, say
 from tests.telemetry.otlp import OTLPReceiver, ReceivedSpan
 
 pytestmark = [pytest.mark.controlplane, pytest.mark.postgres, pytest.mark.ollama, pytest.mark.slow]
@@ -38,31 +37,10 @@ def test_a_run_is_one_trace_with_genai_spans(
     scene: Scene, receiver: OTLPReceiver, scripted_model: ScriptedModelFactory
 ) -> None:
     ns = scene.namespace
-    model = scripted_model(
-        turns=[
-            call("list_k8s_pods", namespace=ns),
-            call("delete_k8s_pod", namespace=ns, name="web-0"),
-            say(ANSWER),
-        ]
+    model = look_then_hold_a_delete(
+        scene, scripted_model, name="tidy", prompt=PROMPT, answer=ANSWER
     )
-    tools = ["list_k8s_pods", "delete_k8s_pod"]
-    scene.apply(
-        task("tidy", model=model, prompt=PROMPT, tools=tools),
-        taskrun("tidy-1", task_name="tidy"),
-    )
-    scene.wait_for("tidy-1", jsonpath="{.status.conditions[0].reason}", value="AwaitingApproval")
-    run = scene.get("taskrun", "tidy-1")
-    pending = run["status"]["pendingApproval"]
-    rejection = {
-        "toolCallId": pending["toolCallId"],
-        "decision": "Reject",
-        "by": scene.kubectl("auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"),
-        "argsDigest": pending["argsDigest"],
-    }
-    scene.kubectl(
-        "patch", "taskrun", "tidy-1", "--type=merge", "-p",
-        json.dumps({"spec": {"approvals": [rejection]}}),
-    )  # fmt: skip
+    pending = scene.reject_pending("tidy-1")
     scene.wait("tidy-1")
     status = scene.get("taskrun", "tidy-1")["status"]
     trace_id = status["traceID"]

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
-from mission_control.store import InventoryRecord, JournalEvent, RunRecord, UsageTotal
-from mission_control.store.reads import NamespaceUsage
+from mission_control.store import InventoryRecord, JournalEvent, RunRecord, UsageSum
 
 __all__ = [
     "ConnectorHealth",
@@ -86,21 +85,8 @@ class InventoryItem(_Out):
 
     @classmethod
     def from_record(cls, record: InventoryRecord) -> InventoryItem:
-        return cls(
-            id=record.id,
-            source=record.source,
-            kind=record.kind,
-            name=record.name,
-            namespace=record.namespace,
-            node=record.node,
-            live=record.live,
-            metadata=record.metadata,
-            first_seen=record.first_seen,
-            last_seen=record.last_seen,
-            stale=record.stale,
-            removed=record.removed,
-            removed_at=record.removed_at,
-        )
+        # Every field is the record's attribute of the same name.
+        return cls.model_validate(record, from_attributes=True)
 
 
 class InventoryOut(_Out):
@@ -228,49 +214,62 @@ class EventPage(_Out):
     next_after: int | None
 
 
-class UsageRow(_Out):
-    """Tokens and cost of one UTC day, provider and model."""
+class _UsageSums(_Out):
+    # The sums every usage row ends with, built from the store's totals of the same names.
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    cost_usd: Usd
 
+    @classmethod
+    def from_total(cls, total: UsageSum) -> Self:
+        return cls.model_validate(total, from_attributes=True)
+
+
+RowT = TypeVar("RowT", bound=_UsageSums)
+
+
+class _UsageList(_Out, Generic[RowT]):
+    # Rows with their grand total.
+    items: list[RowT]
+    total_tokens: int
+    cost_usd: Usd
+
+    @classmethod
+    def of(cls, rows: list[RowT]) -> Self:
+        return cls(
+            items=rows,
+            total_tokens=sum(row.total_tokens for row in rows),
+            cost_usd=sum((row.cost_usd for row in rows), Decimal(0)),
+        )
+
+
+# A row's grouping fields stand first in its JSON. Pydantic orders fields base first along the
+# reversed MRO, so they are a base listed after the sums.
+
+
+class _DayKey(_Out):
     day: dt.date
     provider: str
     model: str
-    requests: int
-    prompt_tokens: int
-    completion_tokens: int
-    total_tokens: int
-    cost_usd: Usd
-
-    @classmethod
-    def from_total(cls, total: UsageTotal) -> UsageRow:
-        return cls.model_validate(total, from_attributes=True)
 
 
-class UsageOut(_Out):
+class _NamespaceKey(_Out):
+    namespace: str
+
+
+class UsageRow(_UsageSums, _DayKey):
+    """Tokens and cost of one UTC day, provider and model."""
+
+
+class UsageOut(_UsageList[UsageRow]):
     """Usage grouped by day, provider and model, with the grand total."""
 
-    items: list[UsageRow]
-    total_tokens: int
-    cost_usd: Usd
 
-
-class NamespaceUsageRow(_Out):
+class NamespaceUsageRow(_UsageSums, _NamespaceKey):
     """Tokens and cost of one namespace."""
 
-    namespace: str
-    requests: int
-    prompt_tokens: int
-    completion_tokens: int
-    total_tokens: int
-    cost_usd: Usd
 
-    @classmethod
-    def from_total(cls, total: NamespaceUsage) -> NamespaceUsageRow:
-        return cls.model_validate(total, from_attributes=True)
-
-
-class NamespaceUsageOut(_Out):
+class NamespaceUsageOut(_UsageList[NamespaceUsageRow]):
     """Usage grouped by namespace, with the grand total."""
-
-    items: list[NamespaceUsageRow]
-    total_tokens: int
-    cost_usd: Usd

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-from decimal import Decimal
 from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -168,9 +167,7 @@ async def usage(
     task: NameFilter = None,
 ) -> Any:
     """Tokens and cost per UTC day, provider and model, for requests in ``[from, to)``."""
-    since, until = _aware(since), _aware(until)
-    if since is not None and until is not None and until < since:
-        raise ApiError(400, "query parameter 'to': must not be before 'from'")
+    since, until = _period(since, until)
     visible = None
     if not caller.sees_everything:
         candidates = [namespace] if namespace else await services.reads.run_namespaces()
@@ -178,12 +175,7 @@ async def usage(
     totals = await services.reads.usage(
         since=since, until=until, namespace=namespace, namespaces=visible, task=task
     )
-    rows = [UsageRow.from_total(total) for total in totals]
-    return UsageOut(
-        items=rows,
-        total_tokens=sum(row.total_tokens for row in rows),
-        cost_usd=sum((row.cost_usd for row in rows), Decimal(0)),
-    )
+    return UsageOut.of([UsageRow.from_total(total) for total in totals])
 
 
 @router.get("/usage/namespaces", response_model=NamespaceUsageOut)
@@ -194,19 +186,21 @@ async def usage_by_namespace(
     until: Annotated[dt.datetime | None, Query(alias="to")] = None,
 ) -> Any:
     """Tokens and cost per namespace, for requests in ``[from, to)``."""
-    since, until = _aware(since), _aware(until)
-    if since is not None and until is not None and until < since:
-        raise ApiError(400, "query parameter 'to': must not be before 'from'")
+    since, until = _period(since, until)
     visible = None
     if not caller.sees_everything:
         visible = await caller.visible(await services.reads.run_namespaces())
     totals = await services.reads.usage_by_namespace(since=since, until=until, namespaces=visible)
-    rows = [NamespaceUsageRow.from_total(total) for total in totals]
-    return NamespaceUsageOut(
-        items=rows,
-        total_tokens=sum(row.total_tokens for row in rows),
-        cost_usd=sum((row.cost_usd for row in rows), Decimal(0)),
-    )
+    return NamespaceUsageOut.of([NamespaceUsageRow.from_total(total) for total in totals])
+
+
+def _period(
+    since: dt.datetime | None, until: dt.datetime | None
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    since, until = _aware(since), _aware(until)
+    if since is not None and until is not None and until < since:
+        raise ApiError(400, "query parameter 'to': must not be before 'from'")
+    return since, until
 
 
 def _aware(stamp: dt.datetime | None) -> dt.datetime | None:

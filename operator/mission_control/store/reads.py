@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from mission_control.store.database import Database
 from mission_control.store.records import JournalEvent, RunRecord, UsageSum, UsageTotal
+from mission_control.store.usage_sql import BY_DAY, IN_PERIOD, OF_NAMESPACE, OF_TASK, grouped_sums
 
 __all__ = ["NamespaceUsage", "RunCursor", "SidecarReads"]
 
@@ -20,12 +21,15 @@ _RUN_COLUMNS = """uid, namespace, name, task_name, spec, provider, model, succee
 message, created_at, start_time, completion_time, steps, tool_calls, prompt_tokens,
 completion_tokens, cost_usd, last_seq, updated_at"""
 
+# The namespaces a caller may see: all of them, or those in the list.
+_IN_NAMESPACES = "(%(any_namespace)s OR namespace = ANY(%(namespaces)s))"
+
 # Newest first; (created_at, uid) is unique, so "older than the last row shown" is a cursor
 # that neither skips nor repeats rows while new runs arrive.
 _RUN_PAGE = f"""
 SELECT {_RUN_COLUMNS} FROM task_runs
-WHERE (%(namespace)s::text IS NULL OR namespace = %(namespace)s)
-  AND (%(any_namespace)s OR namespace = ANY(%(namespaces)s))
+WHERE {OF_NAMESPACE}
+  AND {_IN_NAMESPACES}
   AND (%(task)s::text IS NULL OR task_name = %(task)s)
   AND (%(reason)s::text IS NULL OR reason = %(reason)s)
   AND (%(before_time)s::timestamptz IS NULL
@@ -34,37 +38,8 @@ ORDER BY created_at DESC, uid DESC
 LIMIT %(limit)s
 """
 
-_USAGE = """
-SELECT (created_at AT TIME ZONE 'UTC')::date AS day, provider, model,
-    count(*)::integer AS requests,
-    coalesce(sum(prompt_tokens), 0)::bigint AS prompt_tokens,
-    coalesce(sum(completion_tokens), 0)::bigint AS completion_tokens,
-    coalesce(sum(prompt_tokens + completion_tokens), 0)::bigint AS total_tokens,
-    coalesce(sum(cost_usd), 0) AS cost_usd
-FROM token_usage
-WHERE (%(since)s::timestamptz IS NULL OR created_at >= %(since)s)
-  AND (%(until)s::timestamptz IS NULL OR created_at < %(until)s)
-  AND (%(namespace)s::text IS NULL OR namespace = %(namespace)s)
-  AND (%(any_namespace)s OR namespace = ANY(%(namespaces)s))
-  AND (%(task)s::text IS NULL OR task = %(task)s)
-GROUP BY 1, 2, 3
-ORDER BY 1, 2, 3
-"""
-
-_USAGE_BY_NAMESPACE = """
-SELECT namespace,
-    count(*)::integer AS requests,
-    coalesce(sum(prompt_tokens), 0)::bigint AS prompt_tokens,
-    coalesce(sum(completion_tokens), 0)::bigint AS completion_tokens,
-    coalesce(sum(prompt_tokens + completion_tokens), 0)::bigint AS total_tokens,
-    coalesce(sum(cost_usd), 0) AS cost_usd
-FROM token_usage
-WHERE (%(since)s::timestamptz IS NULL OR created_at >= %(since)s)
-  AND (%(until)s::timestamptz IS NULL OR created_at < %(until)s)
-  AND (%(any_namespace)s OR namespace = ANY(%(namespaces)s))
-GROUP BY 1
-ORDER BY 1
-"""
+_USAGE = grouped_sums(keys=BY_DAY, filters=(IN_PERIOD, OF_NAMESPACE, _IN_NAMESPACES, OF_TASK))
+_USAGE_BY_NAMESPACE = grouped_sums(keys=("namespace",), filters=(IN_PERIOD, _IN_NAMESPACES))
 
 _EVENT_PAGE = """
 SELECT run_uid, seq, type, payload, created_at, event_id FROM task_events
@@ -111,8 +86,7 @@ class SidecarReads:
             query=_RUN_PAGE,
             params={
                 "namespace": namespace,
-                "any_namespace": namespaces is None,
-                "namespaces": sorted(namespaces or ()),
+                **_visible(namespaces),
                 "task": task,
                 "reason": reason,
                 "before_time": None if before is None else before.created_at,
@@ -149,8 +123,7 @@ class SidecarReads:
                 "since": since,
                 "until": until,
                 "namespace": namespace,
-                "any_namespace": namespaces is None,
-                "namespaces": sorted(namespaces or ()),
+                **_visible(namespaces),
                 "task": task,
             },
             action="sum token usage",
@@ -170,8 +143,7 @@ class SidecarReads:
             params={
                 "since": since,
                 "until": until,
-                "any_namespace": namespaces is None,
-                "namespaces": sorted(namespaces or ()),
+                **_visible(namespaces),
             },
             action="sum token usage by namespace",
         )
@@ -186,6 +158,11 @@ class SidecarReads:
             params={"run_uid": run_uid, "after": after, "upto": upto, "limit": limit},
             action="read the journal",
         )
+
+
+def _visible(namespaces: Collection[str] | None) -> dict[str, object]:
+    # The parameters of _IN_NAMESPACES: None means every namespace.
+    return {"any_namespace": namespaces is None, "namespaces": sorted(namespaces or ())}
 
 
 @dataclass(frozen=True, kw_only=True)

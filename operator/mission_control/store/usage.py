@@ -10,33 +10,23 @@ import datetime as dt
 from mission_control.store.database import Database
 from mission_control.store.keyed import insert_once
 from mission_control.store.records import UsageEntry, UsageSum, UsageTotal
+from mission_control.store.usage_sql import (
+    BY_DAY,
+    IN_PERIOD,
+    OF_NAMESPACE,
+    OF_TASK,
+    SUMS,
+    grouped_sums,
+)
 
 __all__ = ["TokenUsage"]
 
-_SUMS = """
-count(*)::integer AS requests,
-coalesce(sum(prompt_tokens), 0)::bigint AS prompt_tokens,
-coalesce(sum(completion_tokens), 0)::bigint AS completion_tokens,
-coalesce(sum(prompt_tokens + completion_tokens), 0)::bigint AS total_tokens,
-coalesce(sum(cost_usd), 0) AS cost_usd
-"""
-
-# Optional filters stay bound parameters: NULL means "any".
-_TOTALS = f"""
-SELECT (created_at AT TIME ZONE 'UTC')::date AS day, provider, model, {_SUMS}
-FROM token_usage
-WHERE (%(since)s::timestamptz IS NULL OR created_at >= %(since)s)
-  AND (%(until)s::timestamptz IS NULL OR created_at < %(until)s)
-  AND (%(namespace)s::text IS NULL OR namespace = %(namespace)s)
-  AND (%(task)s::text IS NULL OR task = %(task)s)
-GROUP BY 1, 2, 3
-ORDER BY 1, 2, 3
-"""
+_TOTALS = grouped_sums(keys=BY_DAY, filters=(IN_PERIOD, OF_NAMESPACE, OF_TASK))
 
 _DAY_SUM = f"""
-SELECT {_SUMS} FROM token_usage WHERE namespace = %s AND created_at >= %s AND created_at < %s
+SELECT {SUMS} FROM token_usage WHERE namespace = %s AND created_at >= %s AND created_at < %s
 """
-_RUN_SUM = f"SELECT {_SUMS} FROM token_usage WHERE run_uid = %s"
+_RUN_SUM = f"SELECT {SUMS} FROM token_usage WHERE run_uid = %s"
 
 # What a retried record must repeat; its time may differ.
 _USAGE_COMPARED = (
