@@ -197,3 +197,36 @@ async def test_a_retried_journal_append_is_stored_once(through: Through) -> None
         r"given: tool.result \{'n': 2\}",
     ):
         await append(2)
+
+
+async def test_a_retried_keyed_audit_entry_is_chained_once(through: Through) -> None:
+    t = through
+
+    def append(action: str = "tool.executed") -> Awaitable[Any]:
+        return t.store.audit.append(
+            actor="mission-control",
+            actor_kind="operator",
+            action=action,
+            target="taskrun ops/r",
+            run_uid=t.run_uid,
+            details={"toolCallId": "tc-1"},
+            entry_key="tool.outcome:tc-1",
+        )
+
+    # The transaction's COMMIT reached the server; its reply did not come back.
+    retried, again = await lose_the_reply_then_retry(t, marker=b"COMMIT", write=append)
+
+    assert retried == again
+    assert await count(t.url, "SELECT count(*) FROM audit_entries") == 1
+    assert (await t.store.audit.verify()).ok
+    with pytest.raises(StoreRejected, match=r"already used by entry .*tool.executed.*given: tool"):
+        await append("tool.denied")
+    # Without a key, each append is an entry of its own (an action that happened twice).
+    await t.store.audit.append(
+        actor="mission-control", actor_kind="operator", action="a", target="t", run_uid=t.run_uid
+    )
+    await t.store.audit.append(
+        actor="mission-control", actor_kind="operator", action="a", target="t", run_uid=t.run_uid
+    )
+    assert await count(t.url, "SELECT count(*) FROM audit_entries") == 3
+    assert (await t.store.audit.verify()).ok

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -61,6 +62,7 @@ async def await_decision(
     )
     await ctx.recorder.audit(
         "tool.held",
+        key=f"tool.held:{record_id}",
         decision="RequireApproval",
         target=f"{tool} in taskrun {ctx.request.namespace}/{ctx.request.name}",
         details={**details, "policy": decision.policy, "reason": decision.reason},
@@ -143,6 +145,8 @@ async def _report_ignored(
         await ctx.status.event("ApprovalIgnored", message, warning=True)
         await ctx.recorder.audit(
             "approval.ignored",
+            key="approval.ignored:"
+            + hashlib.sha256(f"{pending.tool_call_id}|{key}".encode()).hexdigest()[:32],
             actor=entry.by,
             actor_kind="user",
             decision=entry.decision,
@@ -175,6 +179,7 @@ async def _apply(
         ctx.status.apply_approval(tool_call_id=record_id, decision="Reject", by=rejection.by)
         await ctx.recorder.audit(
             "tool.rejected",
+            key=f"tool.rejected:{record_id}",
             actor=rejection.by,
             actor_kind="user",
             decision="Reject",
@@ -187,7 +192,12 @@ async def _apply(
         for by in outcome.approved_by:
             ctx.status.apply_approval(tool_call_id=record_id, decision="Approve", by=by)
             await ctx.recorder.audit(
-                "tool.approved", actor=by, actor_kind="user", decision="Approve", details=details
+                "tool.approved",
+                key=f"tool.approved:{record_id}:{by}",
+                actor=by,
+                actor_kind="user",
+                decision="Approve",
+                details=details,
             )
         who = ", ".join(outcome.approved_by)
         text = f"{tool} (tool call {record_id}) approved by {who}"

@@ -80,6 +80,7 @@ async def handle_calls(
         )
         await ctx.recorder.audit(
             "tool.refused",
+            key=f"tool.refused:{step}",
             decision="Deny",
             details={"step": step, "refused": len(refused), "limit": limit},
         )
@@ -106,6 +107,7 @@ async def _handle(ctx: RunContext, *, step: int, call: ToolCall, rid: str) -> To
         text = problem or "invalid call"
         await ctx.recorder.audit(
             "tool.invalid",
+            key=f"tool.invalid:{rid}",
             outcome="invalid",
             target=f"{call.name[:63]} in taskrun {ctx.request.namespace}/{ctx.request.name}",
             details={"toolCallId": rid, "tool": call.name, "why": text},
@@ -214,6 +216,7 @@ async def _record_decision(
     action = "tool.denied" if decision.verdict == "Deny" else "tool.allowed"
     await ctx.recorder.audit(
         action,
+        key=f"{action}:{rid}",
         decision=decision.verdict,
         target=f"{call.name} in taskrun {ctx.request.namespace}/{ctx.request.name}",
         details=details,
@@ -253,6 +256,7 @@ async def _preview(
     )
     await ctx.recorder.audit(
         "tool.previewed",
+        key=f"tool.previewed:{rid}",
         decision="Preview",
         outcome="previewed",
         target=f"{call.name} in taskrun {ctx.request.namespace}/{ctx.request.name}",
@@ -316,8 +320,10 @@ async def _run(
                     duration_ms=took,
                 )
             )
+    # One key whatever the outcome: a call has one outcome entry.
     await ctx.recorder.audit(
         "tool.outcome_unknown" if status == "unknown" else "tool.executed",
+        key=f"tool.outcome:{rid}",
         decision=decision,
         outcome=status,
         actor=approver or "mission-control",

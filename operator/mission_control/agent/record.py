@@ -8,8 +8,7 @@ once. Events that add to the conversation carry the messages they add under
 While PostgreSQL cannot be reached (:class:`~mission_control.store.JournalUnavailable`) the
 run waits with reason ``WaitingForJournal`` rather than act unrecorded, and carries on when it
 is back: :meth:`RunRecorder.durably` retries the write, which is safe because every write the
-loop makes is keyed (an audit entry whose acknowledgement was lost may appear twice: the log
-is append-only and has no key).
+loop makes is keyed (journal events by their ``event_id``, audit entries by their ``key``).
 
 Writes that need not be durable on their own are *held* (:meth:`RunRecorder.hold`, the
 ``held=True`` of :meth:`~RunRecorder.journal` and :meth:`~RunRecorder.audit`) and committed in
@@ -153,6 +152,7 @@ class RunRecorder:
         self,
         action: str,
         *,
+        key: str,
         decision: str = "",
         outcome: str = "",
         actor: str = OPERATOR,
@@ -163,7 +163,9 @@ class RunRecorder:
     ) -> None:
         """One audit entry about this run (``target`` defaults to the TaskRun).
 
-        ``held``: commit it with the next durable write instead of now (see the module doc).
+        ``key`` names the entry within the run (as an event id names a journal event), so a
+        retried or replayed write adds it once. ``held``: commit it with the next durable
+        write instead of now (see the module doc).
         """
 
         def write() -> Awaitable[object]:
@@ -177,6 +179,7 @@ class RunRecorder:
                 run_uid=self.run_uid,
                 namespace=self.namespace,
                 details=details,
+                entry_key=key,
             )
 
         if held:

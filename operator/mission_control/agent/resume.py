@@ -167,6 +167,7 @@ async def _unknown(ctx: RunContext, *, call: ToolCall, rid: str) -> ToolResultMe
     )
     await ctx.recorder.audit(
         "tool.outcome_unknown",
+        key=f"tool.outcome_unknown:{rid}",
         outcome="unknown",
         target=f"{call.name} in taskrun {ctx.request.namespace}/{ctx.request.name}",
         details={"toolCallId": rid, "why": "the operator stopped during the call"},

@@ -256,7 +256,10 @@ async def _start(ctx: RunContext) -> list[Message]:
         held=True,  # committed with the run's row below, before the status says Running
     )
     await ctx.recorder.audit(
-        "run.started", details={"identity": ctx.impersonate, "tools": list(ctx.offered)}, held=True
+        "run.started",
+        key="run.started",
+        details={"identity": ctx.impersonate, "tools": list(ctx.offered)},
+        held=True,
     )
     ctx.clock.start()
     started = ctx.status.started = ctx.services.clock()
@@ -285,7 +288,11 @@ async def _resume(ctx: RunContext, resumed: Resumed) -> list[Message]:
         event_id=f"run.resumed:{resumed.attempt}",
         payload={"step": step, "unhandledCalls": [call.id for call in resumed.unhandled]},
     )
-    await ctx.recorder.audit("run.resumed", details={"step": step, "attempt": resumed.attempt})
+    await ctx.recorder.audit(
+        "run.resumed",
+        key=f"run.resumed:{resumed.attempt}",
+        details={"step": step, "attempt": resumed.attempt},
+    )
     ctx.clock.start()
     # Already started: going on is not a new story, so no Started Event.
     ctx.status.reason = "Running"
@@ -366,7 +373,9 @@ async def _finish(
     }
     # One transaction with the run's row below.
     await recorder.journal("run.finished", event_id="run.finished", payload=payload, held=True)
-    await recorder.audit("run.finished", outcome=reason, details=payload, held=True)
+    await recorder.audit(
+        "run.finished", key="run.finished", outcome=reason, details=payload, held=True
+    )
     snapshot = run_snapshot(
         request, provider=resolved[0], model=resolved[1], reason=reason, start_time=status.started
     )

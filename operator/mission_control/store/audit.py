@@ -11,6 +11,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from mission_control.store.audit_chain import (
@@ -20,8 +21,8 @@ from mission_control.store.audit_chain import (
     entry_hash,
 )
 from mission_control.store.audit_key import AuditKey
-from mission_control.store.database import Database
-from mission_control.store.errors import StoreError
+from mission_control.store.database import Connection, Database
+from mission_control.store.errors import StoreError, StoreRejected
 from mission_control.store.records import ActorKind, AuditEntry, ChainHead, VerifyResult
 
 __all__ = ["Audit"]
@@ -36,17 +37,26 @@ details, created_at, prev_hash, hash"""
 # Under the lock: the chain head, the next id, and the details and time exactly as they will
 # read back from the table (jsonb normalises numbers and key order), so the hash computed now
 # is the hash ``verify`` recomputes later.
+# The entry already stored under the same key, if any, comes back instead (its id; no new id
+# is taken then).
 _PREPARE = """
+WITH earlier AS (
+    SELECT id FROM audit_entries
+    WHERE %(entry_key)s::text IS NOT NULL AND run_uid = %(run_uid)s AND entry_key = %(entry_key)s
+)
 SELECT coalesce((SELECT hash FROM audit_entries ORDER BY id DESC LIMIT 1), %(genesis)s),
-       nextval(pg_get_serial_sequence('audit_entries', 'id')),
+       CASE WHEN EXISTS (SELECT FROM earlier) THEN NULL
+            ELSE nextval(pg_get_serial_sequence('audit_entries', 'id')) END,
        %(details)s::jsonb,
-       clock_timestamp()
+       clock_timestamp(),
+       (SELECT id FROM earlier)
 """
 
 _INSERT = f"""
-INSERT INTO audit_entries ({_COLUMNS})
+INSERT INTO audit_entries ({_COLUMNS}, entry_key)
 VALUES (%(id)s, %(actor)s, %(actor_kind)s, %(action)s, %(target)s, %(decision)s, %(outcome)s,
-        %(run_uid)s, %(namespace)s, %(details)s, %(created_at)s, %(prev_hash)s, %(hash)s)
+        %(run_uid)s, %(namespace)s, %(details)s, %(created_at)s, %(prev_hash)s, %(hash)s,
+        %(entry_key)s)
 """
 
 
@@ -72,18 +82,34 @@ class Audit:
         run_uid: str | None = None,
         namespace: str = "",
         details: Mapping[str, Any] | None = None,
+        entry_key: str | None = None,
     ) -> AuditEntry:
-        """Add one entry at the head of the chain and return it as stored."""
+        """Add one entry at the head of the chain and return it as stored.
+
+        With an ``entry_key`` (unique per run) the append is safe to retry after a lost
+        acknowledgement: an entry already stored under the key is returned as it is, and the
+        chain gets no second one. A key reused for another action is refused
+        (``StoreRejected``). The key is not hashed; it only finds the entry.
+        """
+        if entry_key is not None and run_uid is None:
+            raise ValueError("an audit entry with an entry_key needs a run_uid")
         async with self._db.transaction(action="append to the audit log") as conn:
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_CHAIN_LOCK_KEY,))
             cursor = await conn.execute(
                 _PREPARE,
-                {"genesis": GENESIS_HASH, "details": Jsonb(audit_details(dict(details or {})))},
+                {
+                    "genesis": GENESIS_HASH,
+                    "details": Jsonb(audit_details(dict(details or {}))),
+                    "entry_key": entry_key,
+                    "run_uid": run_uid,
+                },
             )
             head = await cursor.fetchone()
             if head is None:
                 raise StoreError("could not append to the audit log: no chain head row")
-            prev_hash, next_id, stored_details, now = head
+            prev_hash, next_id, stored_details, now, earlier_id = head
+            if earlier_id is not None:
+                return await self._earlier(conn, entry_id=earlier_id, action=action, key=entry_key)
             unsigned = AuditEntry(
                 id=next_id,
                 actor=actor,
@@ -102,8 +128,25 @@ class Audit:
             entry = dataclasses.replace(unsigned, hash=entry_hash(unsigned, self._key))
             params = dataclasses.asdict(entry)
             params["details"] = Jsonb(entry.details)
+            params["entry_key"] = entry_key
             await conn.execute(_INSERT, params)
         return entry
+
+    @staticmethod
+    async def _earlier(
+        conn: Connection, *, entry_id: int, action: str, key: str | None
+    ) -> AuditEntry:
+        cursor = conn.cursor(row_factory=class_row(AuditEntry))
+        await cursor.execute(f"SELECT {_COLUMNS} FROM audit_entries WHERE id = %s", (entry_id,))
+        found = await cursor.fetchone()
+        if found is None:  # the row was there under the lock a moment ago; append-only
+            raise StoreError(f"could not append to the audit log: entry {entry_id} vanished")
+        if found.action != action:
+            raise StoreRejected(
+                f"audit entry key {key!r} of run {found.run_uid} is already used by entry "
+                f"{entry_id} ({found.action}; given: {action}); give each entry its own key"
+            )
+        return found
 
     async def entries(
         self, *, after_id: int = 0, run_uid: str | None = None, limit: int = 100
