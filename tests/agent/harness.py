@@ -4,6 +4,7 @@
 patches to a status dict as the API server would (JSON merge patch).
 :class:`ScriptedControl` is the live view of a TaskRun a test steers: approvals appended,
 ``spec.status`` set to Cancelled, and a change signal the loop waits on.
+:func:`stop_while_held` drives a run until its call is held, then stops it as a shutdown would.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mission_control.agent import AgentServices, RunRequest
+import pytest
+
+from mission_control.agent import AgentServices, RunRequest, drive_run
 from mission_control.resources.task import TaskSpec
 from mission_control.resources.taskrun import TaskRunSpec
 from mission_control.runs.approvals import ApprovalEntry
@@ -160,3 +163,20 @@ async def tool_results(services: AgentServices, run_uid: str) -> list[str]:
     """What the model was told of each tool call, in order, from the journal."""
     conversation = await services.store.conversation(run_uid)
     return [m["content"] for m in conversation.messages if m["role"] == "tool"]
+
+
+async def stop_while_held(services: AgentServices, request: RunRequest) -> dict[str, Any]:
+    """Drive the run until its call is held, then stop it as an operator shutdown would.
+
+    Returns ``status.pendingApproval`` as it stood when the run was stopped.
+    """
+    reporter = RecordingReporter()
+    task = asyncio.create_task(
+        drive_run(request=request, services=services, reporter=reporter, control=ScriptedControl())
+    )
+    status = await reporter.wait_for_reason("AwaitingApproval")
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    pending: dict[str, Any] = status["pendingApproval"]
+    return pending
