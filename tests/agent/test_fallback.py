@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from mission_control.agent import AgentLimits, AgentServices, drive_run
+from mission_control.agent import AgentLimits, AgentServices, RunRequest, drive_run
 from mission_control.connectors import Connectors
 from mission_control.connectors.kubernetes import KubernetesConnector
 from mission_control.llm import Providers, build_catalog, build_providers, load_price_table
@@ -299,6 +299,34 @@ async def test_a_conversation_that_outgrows_a_small_window_is_shortened_and_the_
     assert shortened[0]["contextWindow"] == 1500
 
 
+async def fail_over_and_stop_while_held(
+    *,
+    services: AgentServices,
+    controlplane: Cluster,
+    namespace: str,
+    gemini: FakeGemini,
+    anthropic: FakeAnthropic,
+    primary: str,
+) -> tuple[RunRequest, dict[str, Any]]:
+    """Gemini rate limited, Anthropic asks for a held delete, the run stopped while it waits.
+
+    Returns the request and ``status.pendingApproval``.
+    """
+    create(controlplane, namespace, pod("web-0"))
+    gemini.rate_limit_storm("30s")  # longer than Gemini's share of the 20 s
+    anthropic.call(("delete_k8s_pod", {"namespace": namespace, "name": "web-0"}))
+    model = {
+        "provider": "gemini",
+        "name": primary,
+        "fallbacks": [{"provider": "anthropic", "name": "claude-sonnet-4-6"}],
+    }
+    task = {"prompt": "Delete the stuck pod.", "tools": ["delete_k8s_pod"], "model": model}
+    request = run_request(namespace=namespace, task=task)
+    pending = await stop_while_held(services, request)
+    assert pending["toolCallId"] == "s1-0-toolu_fake0001"
+    return request, pending
+
+
 @pytest.mark.parametrize("primary_is_back", [False, True], ids=["still-out", "back"])
 async def test_a_run_that_failed_over_and_was_stopped_while_held_resumes_from_the_primary(
     doubles_services: BuildServices,
@@ -319,19 +347,12 @@ async def test_a_run_that_failed_over_and_was_stopped_while_held_resumes_from_th
     """
     limits = AgentLimits(request_timeout_seconds=20)
     namespace = agent_namespace
-    create(controlplane, namespace, pod("web-0"))
-    fake_gemini.rate_limit_storm("30s")  # longer than Gemini's share of the 20 s
-    fake_anthropic.call(("delete_k8s_pod", {"namespace": namespace, "name": "web-0"}))
-    model = {
-        "provider": "gemini",
-        "name": "gemini-2.0-flash",
-        "fallbacks": [{"provider": "anthropic", "name": "claude-sonnet-4-6"}],
-    }
-    task = {"prompt": "Delete the stuck pod.", "tools": ["delete_k8s_pod"], "model": model}
-    request = run_request(namespace=namespace, task=task)
-    pending = await stop_while_held(doubles_services(limits=limits), request)
+    request, pending = await fail_over_and_stop_while_held(
+        services=doubles_services(limits=limits), controlplane=controlplane, namespace=namespace,
+        gemini=fake_gemini,
+        anthropic=fake_anthropic, primary="gemini-2.0-flash",
+    )  # fmt: skip
     issued = "toolu_fake0001"  # Anthropic's id for the delete; the run's own id adds the step
-    assert pending["toolCallId"] == f"s1-0-{issued}"
 
     if primary_is_back:
         fake_gemini.rate_limit_storm(None)
@@ -401,3 +422,40 @@ async def test_a_run_that_failed_over_and_was_stopped_while_held_resumes_from_th
     total = sum((cost for _, _, cost in await usage_rows(services.store, request.uid)), Decimal(0))
     assert reporter.status["usage"]["costUSD"] == format(total, "f")
     assert reporter.status["steps"] == 2
+
+
+async def test_a_resumed_run_skips_a_primary_that_cannot_continue_the_fallbacks_calls(
+    doubles_services: BuildServices,
+    controlplane: Cluster,
+    agent_namespace: str,
+    fake_gemini: FakeGemini,
+    fake_anthropic: FakeAnthropic,
+) -> None:
+    """A Gemini 3 primary refuses the turn's calls Anthropic made (no thought signature).
+
+    After the restart the resumed run does not send it the conversation (a rejected request
+    would end the run): it starts on Anthropic, which made the calls, and completes there.
+    """
+    limits = AgentLimits(request_timeout_seconds=20)
+    fake_gemini.models.add("gemini-3-flash-preview")
+    fake_gemini.require_signatures = True
+    request, pending = await fail_over_and_stop_while_held(
+        services=doubles_services(limits=limits), controlplane=controlplane,
+        namespace=agent_namespace, gemini=fake_gemini,
+        anthropic=fake_anthropic, primary="gemini-3-flash-preview",
+    )  # fmt: skip
+    fake_gemini.rate_limit_storm(None)
+    fake_anthropic.say("Deleted web-0.")
+    control = ScriptedControl()
+    control.add(ApprovalEntry(tool_call_id=pending["toolCallId"], decision="Approve", by="bob"))
+    services = doubles_services(limits=limits)
+
+    outcome = await drive_run(
+        request=request, services=services, reporter=RecordingReporter(), control=control
+    )
+
+    assert (outcome.reason, outcome.summary) == ("Succeeded", "Deleted web-0."), outcome.message
+    events = await journal(services.store, request.uid)
+    asked = [(p["step"], p["provider"]) for t, p in events if t == "llm.request"]
+    assert asked == [(1, "gemini"), (1, "anthropic"), (2, "anthropic")]
+    assert len(fake_gemini.generations) == 1  # only the 429 of step 1
