@@ -5,21 +5,28 @@
 - ``services``: :class:`AgentServices` with the real Ollama as the default provider (and the
   Gemini and Anthropic wire doubles configured), the test's own database and a Kubernetes
   connector on the control plane.
+- ``doubles_services``: builds :class:`AgentServices` whose three providers are the wire
+  doubles, retrying quickly; each call gets new providers (as after an operator restart).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from mission_control.agent import AgentServices
 from mission_control.connectors import Connectors
 from mission_control.connectors.kubernetes import KubernetesConnector
-from mission_control.llm import build_providers, load_price_table
+from mission_control.llm import Providers, build_catalog, build_providers, load_price_table
+from mission_control.llm.retry import RetryPolicy
 from mission_control.settings import load_settings
 from mission_control.store import Store
 from mission_control.tools import ToolContext, default_registry
+from tests.agent.harness import BuildServices
 from tests.controlplane.launcher import Cluster
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.gemini import FakeGemini
@@ -74,3 +81,43 @@ async def services(
     )
     await connector.aclose()
     await providers.aclose()
+
+
+@pytest.fixture
+async def doubles_services(
+    controlplane: Cluster,
+    store: Store,
+    fake_llm_environ: dict[str, str],
+    tmp_path: Path,
+) -> AsyncIterator[BuildServices]:
+    """AgentServices whose three providers are the wire doubles, retrying quickly."""
+    opened: list[Providers] = []
+    connector = KubernetesConnector.from_kubeconfig(controlplane.kubeconfig)
+    base = AgentServices(
+        providers=build_providers(load_settings({})),
+        registry=default_registry(),
+        tools=ToolContext(connectors=Connectors(kubernetes=connector)),
+        store=store,
+        prices=load_price_table(None),
+    )
+
+    def build(*, models_file: str = "", **changes: Any) -> AgentServices:
+        environ = dict(fake_llm_environ, OLLAMA_STALL_SECONDS="0")
+        if models_file:
+            path = tmp_path / "models.yaml"
+            path.write_text(models_file)
+            environ["MC_MODELS_FILE"] = str(path)
+        settings = load_settings(environ)
+        providers = build_providers(settings, retry=RetryPolicy(max_attempts=2, base_delay=0.05))
+        opened.append(providers)
+        return dataclasses.replace(
+            base,
+            providers=providers,
+            catalog=build_catalog(settings, providers),
+            **changes,
+        )
+
+    yield build
+    for providers in opened:
+        await providers.aclose()
+    await connector.aclose()

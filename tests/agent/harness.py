@@ -4,6 +4,8 @@
 patches to a status dict as the API server would (JSON merge patch).
 :class:`ScriptedControl` is the live view of a TaskRun a test steers: approvals appended,
 ``spec.status`` set to Cancelled, and a change signal the loop waits on.
+:func:`stop_while_held` drives a run until its call is held, then stops it as a shutdown would;
+:func:`journal` and :func:`usage_rows` read back what a run recorded.
 """
 
 from __future__ import annotations
@@ -11,15 +13,22 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-from mission_control.agent import AgentServices, RunRequest
+import pytest
+
+from mission_control.agent import AgentServices, RunRequest, drive_run
 from mission_control.resources.task import TaskSpec
 from mission_control.resources.taskrun import TaskRunSpec
 from mission_control.runs.approvals import ApprovalEntry
 from mission_control.runs.resolve import DEFAULT_SERVICE_ACCOUNT, RunPolicy, service_account
+from mission_control.store import Store
+
+#: What the ``doubles_services`` fixture gives: new AgentServices on the wire doubles per call.
+BuildServices = Callable[..., AgentServices]
 
 
 @dataclass(frozen=True)
@@ -160,3 +169,45 @@ async def tool_results(services: AgentServices, run_uid: str) -> list[str]:
     """What the model was told of each tool call, in order, from the journal."""
     conversation = await services.store.conversation(run_uid)
     return [m["content"] for m in conversation.messages if m["role"] == "tool"]
+
+
+async def stop_while_held(services: AgentServices, request: RunRequest) -> dict[str, Any]:
+    """Drive the run until its call is held, then stop it as an operator shutdown would.
+
+    Returns ``status.pendingApproval`` as it stood when the run was stopped.
+    """
+    reporter = RecordingReporter()
+    task = asyncio.create_task(
+        drive_run(request=request, services=services, reporter=reporter, control=ScriptedControl())
+    )
+    status = await reporter.wait_for_reason("AwaitingApproval")
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    pending: dict[str, Any] = status["pendingApproval"]
+    return pending
+
+
+@dataclass(frozen=True, kw_only=True)
+class UsageRow:
+    """One ``token_usage`` row, as far as the tests read it."""
+
+    provider: str
+    model: str
+    cost_usd: Decimal
+
+
+async def usage_rows(store: Store, run_uid: str) -> list[tuple[str, str, Decimal]]:
+    """The run's usage rows in order: (provider, model that answered, cost)."""
+    rows = await store.db.fetch_all(
+        row=UsageRow,
+        query="SELECT provider, model, cost_usd FROM token_usage WHERE run_uid = %s ORDER BY id",
+        params=(run_uid,),
+        action="read usage",
+    )
+    return [(row.provider, row.model, row.cost_usd) for row in rows]
+
+
+async def journal(store: Store, run_uid: str) -> list[tuple[str, dict[str, Any]]]:
+    """The run's journal entries in order: (type, payload)."""
+    return [(e.type, dict(e.payload)) for e in await store.journal.events_after(run_uid)]

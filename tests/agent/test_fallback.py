@@ -6,26 +6,23 @@ Over the run loop with the real store and control plane; the providers are the w
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from mission_control.agent import AgentLimits, AgentServices, drive_run
-from mission_control.connectors import Connectors
-from mission_control.connectors.kubernetes import KubernetesConnector
-from mission_control.llm import Providers, build_catalog, build_providers, load_price_table
-from mission_control.llm.retry import RetryPolicy
+from mission_control.agent import AgentLimits, drive_run
 from mission_control.llm.window import SHORTENED_MARKER
-from mission_control.settings import load_settings
-from mission_control.store import Store
 from mission_control.telemetry import OperatorMetrics
-from mission_control.tools import ToolContext, default_registry
-from tests.agent.harness import RecordingReporter, ScriptedControl, run_request
+from tests.agent.harness import (
+    BuildServices,
+    RecordingReporter,
+    ScriptedControl,
+    journal,
+    run_request,
+    usage_rows,
+)
 from tests.controlplane.launcher import Cluster
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.gemini import FakeGemini
@@ -34,48 +31,6 @@ from tests.fakes.server import RecordedRequest
 
 pytestmark = [pytest.mark.controlplane, pytest.mark.postgres]
 
-BuildServices = Callable[..., AgentServices]
-
-
-@pytest.fixture
-async def doubles_services(
-    controlplane: Cluster,
-    store: Store,
-    fake_llm_environ: dict[str, str],
-    tmp_path: Path,
-) -> AsyncIterator[BuildServices]:
-    """AgentServices whose three providers are the wire doubles, retrying quickly."""
-    opened: list[Providers] = []
-    connector = KubernetesConnector.from_kubeconfig(controlplane.kubeconfig)
-    base = AgentServices(
-        providers=build_providers(load_settings({})),
-        registry=default_registry(),
-        tools=ToolContext(connectors=Connectors(kubernetes=connector)),
-        store=store,
-        prices=load_price_table(None),
-    )
-
-    def build(*, models_file: str = "", **changes: Any) -> AgentServices:
-        environ = dict(fake_llm_environ, OLLAMA_STALL_SECONDS="0")
-        if models_file:
-            path = tmp_path / "models.yaml"
-            path.write_text(models_file)
-            environ["MC_MODELS_FILE"] = str(path)
-        settings = load_settings(environ)
-        providers = build_providers(settings, retry=RetryPolicy(max_attempts=2, base_delay=0.05))
-        opened.append(providers)
-        return dataclasses.replace(
-            base,
-            providers=providers,
-            catalog=build_catalog(settings, providers),
-            **changes,
-        )
-
-    yield build
-    for providers in opened:
-        await providers.aclose()
-    await connector.aclose()
-
 
 def pods_task(namespace: str, model: dict[str, Any]) -> dict[str, Any]:
     return {
@@ -83,27 +38,6 @@ def pods_task(namespace: str, model: dict[str, Any]) -> dict[str, Any]:
         "tools": ["list_k8s_pods"],
         "model": model,
     }
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class UsageRow:
-    provider: str
-    model: str
-    cost_usd: Decimal
-
-
-async def usage_rows(store: Store, run_uid: str) -> list[tuple[str, str, Decimal]]:
-    rows = await store.db.fetch_all(
-        row=UsageRow,
-        query="SELECT provider, model, cost_usd FROM token_usage WHERE run_uid = %s ORDER BY id",
-        params=(run_uid,),
-        action="read usage",
-    )
-    return [(row.provider, row.model, row.cost_usd) for row in rows]
-
-
-async def journal(store: Store, run_uid: str) -> list[tuple[str, dict[str, Any]]]:
-    return [(e.type, dict(e.payload)) for e in await store.journal.events_after(run_uid)]
 
 
 async def test_a_run_whose_ollama_is_off_completes_on_gemini_and_goes_back_after_the_cooldown(

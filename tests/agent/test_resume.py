@@ -6,15 +6,12 @@ operator stops); the second drive gets the same request, as after a restart.
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
 import pytest
 
 from mission_control.agent import AgentServices, drive_run
 from mission_control.agent.request import RunRequest
 from mission_control.runs.approvals import ApprovalEntry, args_digest
-from tests.agent.harness import RecordingReporter, ScriptedControl, run_request
+from tests.agent.harness import RecordingReporter, ScriptedControl, run_request, stop_while_held
 from tests.controlplane.launcher import Cluster
 from tests.fixtures.ollama import ScriptedModelFactory
 from tests.support.scripted_model import call, say
@@ -25,20 +22,6 @@ pytestmark = [pytest.mark.controlplane, pytest.mark.postgres, pytest.mark.ollama
 
 def pod_names(cluster: Cluster, namespace: str) -> list[str]:
     return cluster.kubectl("get", "pods", "-n", namespace, "-o", "name").stdout.split()
-
-
-async def stop_while_held(services: AgentServices, request: RunRequest) -> dict[str, Any]:
-    """Drive the run until its call is held, then stop it as an operator shutdown would."""
-    reporter = RecordingReporter()
-    task = asyncio.create_task(
-        drive_run(request=request, services=services, reporter=reporter, control=ScriptedControl())
-    )
-    status = await reporter.wait_for_reason("AwaitingApproval")
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    pending: dict[str, Any] = status["pendingApproval"]
-    return pending
 
 
 @pytest.fixture

@@ -5,7 +5,9 @@ a 400 ``INVALID_ARGUMENT`` with reason ``API_KEY_INVALID``, no key a 403), that 
 exists, roles ``user``/``model``, non-empty parts, function declarations, that a function
 call turn follows a user or function response turn, that function responses answer the
 calls of the turn before them (by name, and id when given), and that thought signatures the
-fake issued come back with their calls. Errors use Google's JSON error format
+fake issued come back with their calls. With ``require_signatures`` (what Gemini 3 models do)
+the first call of each answer since the last user text must carry a signature, whoever made it.
+Errors use Google's JSON error format
 (``{"error": {"code", "message", "status", "details"}}``, ``Content-Type: application/json``);
 :meth:`FakeGemini.invalid_argument`, :meth:`FakeGemini.permission_denied` and
 :meth:`FakeGemini.rate_limited` script the others; :meth:`FakeGemini.rate_limit_storm` answers
@@ -60,6 +62,8 @@ class FakeGemini(FakeServer):
         self.call_ids = call_ids  # newer models give function calls ids; older ones do not
         self.signatures = signatures  # thinking models attach thought signatures to calls
         self.issued_signatures: dict[str, str] = {}  # call id or name -> signature
+        #: Gemini 3: unsigned calls in the current turn are refused, not only altered ones.
+        self.require_signatures = False
         self._turns: deque[dict[str, Any]] = deque()
         self._turns_lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -297,6 +301,11 @@ class FakeGemini(FakeServer):
         if not contents:
             raise self._invalid("* GenerateContentRequest.contents: contents is not specified")
         previous: dict[str, Any] | None = None
+        turn_starts = max(
+            (i for i, c in enumerate(contents) if c.get("role") == "user"
+             and any("text" in part for part in c.get("parts") or [])),
+            default=0,
+        )  # fmt: skip
         for index, content in enumerate(contents):
             role, parts = content.get("role"), content.get("parts") or []
             if role not in ("user", "model"):
@@ -309,7 +318,7 @@ class FakeGemini(FakeServer):
             calls = [part["functionCall"] for part in parts if "functionCall" in part]
             responses = [part["functionResponse"] for part in parts if "functionResponse" in part]
             if calls:
-                self._check_signatures(parts)
+                self._check_signatures(parts, this_turn=index > turn_starts)
                 if previous is None or previous["role"] != "user":  # function responses are "user"
                     raise self._invalid(
                         "Please ensure that function call turn comes immediately after a "
@@ -338,14 +347,17 @@ class FakeGemini(FakeServer):
                     )
             previous = content
 
-    def _check_signatures(self, parts: list[dict[str, Any]]) -> None:
+    def _check_signatures(self, parts: list[dict[str, Any]], *, this_turn: bool) -> None:
+        first = True
         for position, part in enumerate(parts):
             call = part.get("functionCall")
             if call is None:
                 continue
             issued = self.issued_signatures.get(call.get("id") or call.get("name"))
             sent = part.get("thoughtSignature") or part.get("thought_signature")
-            if issued is not None and sent != issued:
+            required = self.require_signatures and this_turn and first
+            first = False
+            if (issued is not None and sent != issued) or (required and not sent):
                 raise self._invalid(
                     "Function call is missing a thought_signature in functionCall parts. This is "
                     "required for tools to work correctly. Additional data, function call "

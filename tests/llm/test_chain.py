@@ -240,3 +240,19 @@ def test_a_model_needing_its_own_signatures_cannot_continue_another_models_calls
     assert continuation_problem(START, strict) is None
     assert "thought signatures" in (continuation_problem(unsigned, strict) or "")
     assert continuation_problem(unsigned, links.anthropic) is None
+
+
+def test_a_step_starts_past_a_primary_that_cannot_continue_another_models_calls(
+    links: Links, fake_time: FakeTime
+) -> None:
+    strict = ModelLink(
+        client=links.gemini.client,
+        model="gemini-3-pro-preview",
+        info=ModelInfo(provider="gemini", model="gemini-3-pro-preview", thought_signatures=True),
+    )
+    # A new chain, as after a restart: the calls of this turn were made by the fallback.
+    chain = FallbackChain(links=[strict, links.anthropic], clock=fake_time)
+    unsigned = [*START, AssistantMessage(tool_calls=(ToolCall(id="c1", name="list_k8s_pods"),))]
+
+    assert chain.begin_step(messages=START) == 0
+    assert chain.begin_step(messages=unsigned) == 1

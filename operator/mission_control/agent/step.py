@@ -45,7 +45,7 @@ async def ask_model(ctx: RunContext, *, step: int, messages: Sequence[Message]) 
     """
     chain = ctx.chain
     was = chain.active
-    index = chain.begin_step()
+    index = chain.begin_step(messages=messages)
     if was and not index:
         await ctx.recorder.journal(
             "llm.primary_again",

@@ -14,9 +14,9 @@ provider (:func:`translate_for`): Gemini thought signatures are dropped for othe
 tool call ids another provider cannot take are renamed consistently in calls and results.
 A model that must see its own thought signatures on the current turn's calls (Gemini 3)
 cannot continue a tool-call exchange another model started; the chain skips it
-(:func:`continuation_problem`). After a switch the chain stays on the model that answered,
-and goes back to the primary on the first step after ``cooldown_seconds``, not on every
-request.
+(:func:`continuation_problem`), as a fallback and as the link a step starts with. After a
+switch the chain stays on the model that answered, and goes back to the primary on the first
+step after ``cooldown_seconds``, not on every request.
 """
 
 from __future__ import annotations
@@ -181,10 +181,18 @@ class FallbackChain:
     def primary(self) -> ModelLink:
         return self.links[0]
 
-    def begin_step(self) -> int:
-        """The link a step starts with: the active one, or the primary after the cooldown."""
+    def begin_step(self, *, messages: Sequence[Message]) -> int:
+        """The link a step starts with: the active one, or the primary after the cooldown.
+
+        A link that cannot continue ``messages`` is passed over for the next one that can: a
+        primary tried again after the cooldown, or after a restart (where the chain stands is
+        not kept), would refuse calls another model made this turn, and a refusal is final.
+        """
         if self.active and self.clock() - self.switched_at >= self.cooldown_seconds:
             self.active = 0
+        for index in range(self.active, len(self.links)):
+            if continuation_problem(messages, self.links[index]) is None:
+                return index
         return self.active
 
     def deadline_for(self, index: int, deadline: float | None) -> float | None:
@@ -233,7 +241,7 @@ class FallbackChain:
     ) -> LLMResponse:
         """One answer from the first link that gives one (the run loop records each attempt
         itself and follows the same steps: :meth:`begin_step`, :meth:`failover`...)."""
-        index = self.begin_step()
+        index = self.begin_step(messages=messages)
         while True:
             link = self.links[index]
             try:
