@@ -123,6 +123,22 @@ async def test_forbidden_without_impersonation_points_at_the_operators_role(
     )
 
 
+async def test_forbidden_in_a_namespace_being_deleted_says_so_not_rbac(
+    connector: KubernetesConnector, api_server: FakeServer
+) -> None:
+    message = (
+        'pods "web-0" is forbidden: unable to create new content in namespace media because '
+        "it is being terminated"
+    )
+    api_server.enqueue("DELETE", PODS + "/web-0", Reply(403, status(403, "Forbidden", message)))
+    with pytest.raises(ConnectorForbidden) as err:
+        await connector.delete_pod("media", "web-0")
+    assert str(err.value) == (
+        "namespace media is being deleted: nothing new can be created in it "
+        f"(the API server said: {message})"
+    )
+
+
 def test_identities_read_as_service_accounts_or_users() -> None:
     assert describe_identity("system:serviceaccount:media:agent") == "service account media/agent"
     assert describe_identity("alice") == "user alice"

@@ -118,6 +118,11 @@ def _status_message(exc: ApiException) -> str:
 
 
 def _forbidden(*, op: Operation, impersonate: str | None, message: str) -> ConnectorForbidden:
+    if "is being terminated" in message:  # the namespace's deletion, not RBAC
+        return ConnectorForbidden(
+            f"namespace {op.namespace} is being deleted: nothing new can be created in it "
+            f"(the API server said: {message})"
+        )
     who = describe_identity(impersonate)
     if impersonate is not None and "cannot impersonate" in message:
         return ConnectorForbidden(
