@@ -241,13 +241,15 @@ class Scene:
         self.watches.append(watch)
         return watch
 
-    def wait(self, name: str, *, condition: str = "Succeeded", timeout: int = 60) -> str:
+    # Two minutes: now and then an operator just started takes close to a minute before it
+    # serves its first run (kopf retrying a request at start-up, its backoffs add up to 54 s).
+    def wait(self, name: str, *, condition: str = "Succeeded", timeout: int = 120) -> str:
         """``kubectl wait --for=condition=...`` on a TaskRun (``Succeeded=false`` works too)."""
         return self.kubectl(
             "wait", f"--for=condition={condition}", f"--timeout={timeout}s", f"taskrun/{name}"
         )
 
-    def wait_for(self, name: str, *, jsonpath: str, value: str, timeout: int = 60) -> str:
+    def wait_for(self, name: str, *, jsonpath: str, value: str, timeout: int = 120) -> str:
         return self.kubectl(
             "wait",
             f"--for=jsonpath={jsonpath}={value}",
