@@ -10,9 +10,11 @@ from collections.abc import Iterator
 
 import kopf
 import pytest
+import urllib3
 
 from mission_control.handlers import FINALIZER, configure_kopf, configure_logging
 from mission_control.handlers.logs import bind_run, unbind_run
+from tests.fakes.server import FakeServer, Reply
 
 
 @pytest.fixture
@@ -76,3 +78,25 @@ def test_kopfs_footprint_is_ours() -> None:
     assert settings.persistence.progress_storage.prefix == "missioncontrol.dev"
     assert settings.persistence.diffbase_storage.prefix == "missioncontrol.dev"  # type: ignore[attr-defined]
     assert settings.posting.enabled is False
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_debug_logging_never_writes_the_paths_http_clients_request() -> None:
+    # A webhook receiver's token is part of its path (Apprise URLs, e.g. ntfy topics), and
+    # urllib3 (under requests, which Apprise uses, and the kubernetes client) logs each
+    # request's path at DEBUG.
+    canary = "canary0d3f5e"
+    kept = logging.getLogger("urllib3").level
+    stream = io.StringIO()
+    configure_logging(level="DEBUG", log_format="text", stream=stream)
+    try:
+        with FakeServer() as receiver:
+            receiver.route("POST", r"/hooks/.*", lambda request, match: Reply(200, {}))
+            answer = urllib3.PoolManager().request("POST", f"{receiver.url}/hooks/{canary}")
+        logging.getLogger("mission_control.handlers").debug("our own debug line")
+    finally:
+        logging.getLogger("urllib3").setLevel(kept)
+
+    assert answer.status == 200
+    assert "our own debug line" in stream.getvalue()  # DEBUG is on for our code
+    assert canary not in stream.getvalue()

@@ -89,5 +89,8 @@ def configure_logging(
     # One failed connection attempt is logged by the pool, then the store's error says it once.
     logging.getLogger("psycopg.pool").setLevel("ERROR")
     logging.getLogger("httpx").setLevel("WARNING")
+    # urllib3 (under the kubernetes client, and requests under Apprise) logs each request's
+    # path at DEBUG, and a webhook receiver's path holds its token: never below INFO.
+    logging.getLogger("urllib3").setLevel("INFO")
     logging.getLogger("aiohttp.access").setLevel("WARNING")  # every liveness probe
     return handler
