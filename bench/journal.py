@@ -9,7 +9,8 @@ eight writers (contention on its seq counter), and many runs with one writer eac
 operator does with concurrent TaskRuns, also with three keyed events per commit (as a run's
 step commits its events with the rows they describe). Last, the bare ceiling: a single-row
 INSERT of the same payload and its COMMIT, through a pool of the same size at the same
-concurrency as the many-runs scenario, with the journal's ratio to it.
+concurrency as the many-runs scenario, one statement in autocommit (one round trip, as a
+lone append), with the journal's ratio to it.
 """
 
 from __future__ import annotations

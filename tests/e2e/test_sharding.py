@@ -5,11 +5,10 @@ neither."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import OperatorProcess, Scene, task, taskrun
+from tests.e2e.harness import OperatorProcess, Scene, another_operator, task, taskrun
 from tests.fixtures.ollama import ScriptedModelFactory
 from tests.support.scripted_model import say
 
@@ -25,19 +24,12 @@ def operator_args() -> tuple[str, ...]:
 def second_operator(
     operator_process: OperatorProcess, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[OperatorProcess]:
-    workdir: Path = tmp_path_factory.mktemp("operator-b")
-    env = {k: v for k, v in operator_process.env.items() if k != "MC_METRICS_PORT"}
-    process = OperatorProcess(
-        namespaces=operator_process.namespaces,
-        env=env,
-        log=workdir / "operator.log",
+    with another_operator(
+        operator_process,
+        log=tmp_path_factory.mktemp("operator-b") / "operator.log",
         args=("--selector", "shard=b,!unsharded"),
-    )
-    process.start()
-    try:
+    ) as process:
         yield process
-    finally:
-        process.stop()
 
 
 def _runs_named(process: OperatorProcess) -> set[str]:

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from tests.controlplane.launcher import Cluster
-from tests.e2e.harness import OperatorProcess, Scene, hold_a_delete
+from tests.e2e.harness import OperatorProcess, Scene, another_operator, hold_a_delete
 from tests.fixtures.ollama import ScriptedModelFactory
 from tests.support.processes import wait_until
 
@@ -37,18 +37,12 @@ def operator_args(crds: Cluster) -> tuple[str, ...]:
 def standby(
     operator_process: OperatorProcess, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[OperatorProcess]:
-    env = {k: v for k, v in operator_process.env.items() if k != "MC_METRICS_PORT"}
-    process = OperatorProcess(
-        namespaces=operator_process.namespaces,
-        env=env,
+    with another_operator(
+        operator_process,
         log=tmp_path_factory.mktemp("standby") / "operator.log",
         args=("--peering", PEERING, "--priority", "50"),
-    )
-    process.start()
-    try:
+    ) as process:
         yield process
-    finally:
-        process.stop()
 
 
 def _names(process: OperatorProcess) -> set[str]:

@@ -10,12 +10,11 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.harness import OperatorProcess, Scene
+from tests.e2e.harness import OperatorProcess, Scene, another_operator
 from tests.e2e.triggers import counts, outcome, quick_task, runs_of, status, this_checkout, trigger
 from tests.fixtures.ollama import ScriptedModelFactory
 from tests.support.processes import free_port, wait_until
@@ -39,20 +38,13 @@ def operator_args() -> tuple[str, ...]:
 def second_operator(
     operator_process: OperatorProcess, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[OperatorProcess]:
-    workdir: Path = tmp_path_factory.mktemp("operator-b")
-    env = {k: v for k, v in operator_process.env.items() if k != "MC_METRICS_PORT"}
-    env["MC_WEBHOOK_PORT"] = str(PORT_B)
-    process = OperatorProcess(
-        namespaces=operator_process.namespaces,
-        env=env,
-        log=workdir / "operator.log",
+    with another_operator(
+        operator_process,
+        log=tmp_path_factory.mktemp("operator-b") / "operator.log",
         args=("--selector", "shard=b"),
-    )
-    process.start()
-    try:
+        env={"MC_WEBHOOK_PORT": str(PORT_B)},
+    ) as process:
         yield process
-    finally:
-        process.stop()
 
 
 def _sharded(document: dict[str, Any], shard: str) -> dict[str, Any]:

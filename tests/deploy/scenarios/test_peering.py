@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.controlplane.launcher import Cluster
-from tests.e2e.harness import OperatorProcess, Scene, task, taskrun
+from tests.e2e.harness import OperatorProcess, Scene, another_operator, task, taskrun
 from tests.fixtures.ollama import ScriptedModelFactory
 from tests.support.processes import wait_until
 from tests.support.scripted_model import call, say
@@ -41,20 +41,14 @@ def second_replica(
     operator_process: OperatorProcess, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[OperatorProcess]:
     """The same command started after the first one is live (the first is thus older)."""
-    env = {k: v for k, v in operator_process.env.items() if k != "MC_METRICS_PORT"}
-    # kopf logs its peering decisions at INFO, which the operator shows with DEBUG only.
-    env["LOG_LEVEL"] = "DEBUG"
-    process = OperatorProcess(
-        namespaces=operator_process.namespaces,
-        env=env,
+    with another_operator(
+        operator_process,
         log=tmp_path_factory.mktemp("second") / "operator.log",
         args=("--peering", PEERING),
-    )
-    process.start()
-    try:
+        # kopf logs its peering decisions at INFO, which the operator shows with DEBUG only.
+        env={"LOG_LEVEL": "DEBUG"},
+    ) as process:
         yield process
-    finally:
-        process.stop()
 
 
 def _messages(process: OperatorProcess) -> str:
