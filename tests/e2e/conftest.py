@@ -22,7 +22,13 @@ import pytest
 from psycopg import sql
 
 from tests.controlplane.launcher import Cluster
-from tests.e2e.harness import OperatorProcess, Scene, mission_control, operator_env
+from tests.e2e.harness import (
+    OperatorProcess,
+    Scene,
+    mission_control,
+    operator_env,
+    start_watching_namespaces,
+)
 from tests.support.ollama import LocalOllama
 from tests.support.postgres import url_with_database
 from tests.support.prometheus import PrometheusServer
@@ -102,7 +108,7 @@ def operator_process(
         args=operator_args,
     )
     request.config.stash[_OPERATOR_KEY] = process
-    process.start()
+    start_watching_namespaces(crds, process)
     try:
         yield process
     finally:

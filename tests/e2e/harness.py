@@ -15,7 +15,8 @@ import sys
 import threading
 import urllib.request
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -134,6 +135,60 @@ class OperatorProcess:
         return parsed
 
 
+def _namespace_watches(cluster: Cluster) -> int:
+    """Open watches of namespaces, from the API server's ``apiserver_longrunning_requests``."""
+    total = 0
+    for line in cluster.kubectl("get", "--raw", "/metrics").stdout.splitlines():
+        if (
+            line.startswith("apiserver_longrunning_requests{")
+            and 'resource="namespaces"' in line
+            and 'verb="WATCH"' in line
+        ):
+            total += int(float(line.rsplit(" ", 1)[1]))
+    return total
+
+
+def start_watching_namespaces(cluster: Cluster, process: OperatorProcess) -> None:
+    """Start ``process`` and return once it watches namespaces.
+
+    kopf lists namespaces, then starts its watch with a listing of its own whose objects it
+    ignores: a namespace created between the two is not noticed until it changes, and the
+    first test of a module creates its namespace right then (a stall of minutes, seen in about
+    one start in twenty). Waiting for the watch itself closes that window.
+    """
+    low = _namespace_watches(cluster)
+
+    def watching() -> bool:
+        nonlocal low
+        now = _namespace_watches(cluster)
+        low = min(low, now)  # a stopped operator's watch may close meanwhile
+        return now > low
+
+    process.start()
+    wait_until(watching, timeout=60, what="the operator to watch namespaces")
+
+
+@contextmanager
+def another_operator(
+    first: OperatorProcess,
+    *,
+    log: Path,
+    args: Iterable[str],
+    env: Mapping[str, str] | None = None,
+) -> Iterator[OperatorProcess]:
+    """A second operator serving ``first``'s namespaces with its environment (plus ``env``, and
+    a metrics port of its own), started; stopped on leaving."""
+    inherited = {k: v for k, v in first.env.items() if k != "MC_METRICS_PORT"}
+    process = OperatorProcess(
+        namespaces=first.namespaces, env={**inherited, **(env or {})}, log=log, args=args
+    )
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
 class Watch:
     """``kubectl get taskruns -w`` running in the background; ``lines`` is what it printed."""
 
@@ -241,8 +296,8 @@ class Scene:
         self.watches.append(watch)
         return watch
 
-    # Two minutes: now and then an operator just started takes close to a minute before it
-    # serves its first run (kopf retrying a request at start-up, its backoffs add up to 54 s).
+    # Two minutes: a generous bound on a loaded machine (the e2e fixture waits for the
+    # operator's namespace watch first; see ``start_watching_namespaces``).
     def wait(self, name: str, *, condition: str = "Succeeded", timeout: int = 120) -> str:
         """``kubectl wait --for=condition=...`` on a TaskRun (``Succeeded=false`` works too)."""
         return self.kubectl(
